@@ -1,0 +1,138 @@
+//! The `quorum` command line.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use quorum_domain::value::{Email, Role, UserId, WorkspaceId, non_empty};
+
+use crate::auth::{JwtKeys, Viewer, hash_password};
+use crate::config::Config;
+use crate::startup::{connect, migrate};
+use crate::store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quorum",
+    version,
+    about = "Account-based qualification over GraphQL"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print a token for a user, for local use with curl or GraphiQL.
+    Token {
+        #[arg(long)]
+        email: String,
+        /// Lifetime in seconds; default `QUORUM_TOKEN_TTL`.
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, and its workspace if new.
+    Add {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        password: String,
+        /// Display name; default: the e-mail's local part.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(&raw.to_ascii_uppercase()).map_err(|e| e.to_string())
+}
+
+/// Creates the user (and the workspace when new). Returns the user's id.
+pub async fn user_add(
+    config: &Config,
+    workspace: &str,
+    email: &str,
+    role: Role,
+    password: &str,
+    name: Option<&str>,
+) -> anyhow::Result<UserId> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let workspace = non_empty(workspace, 200).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?;
+    if password.chars().count() < crate::graphql::mutation::MIN_PASSWORD {
+        anyhow::bail!(
+            "--password: must be at least {} characters",
+            crate::graphql::mutation::MIN_PASSWORD
+        );
+    }
+    let name = match name {
+        Some(n) => non_empty(n, 200).map_err(|e| anyhow::anyhow!("--name: {e}"))?,
+        None => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    let hash = hash_password(password.to_owned())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ws = store::workspace::find_or_create(&db, &workspace)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let new = store::user::NewUser {
+        email,
+        name,
+        role,
+        password_hash: hash,
+    };
+    let user = store::user::insert(WorkspaceId::from(ws.id), &db, new)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(UserId::from(user.id))
+}
+
+/// A signed token for the user with `email`.
+pub async fn token(config: &Config, email: &str, ttl: Option<u64>) -> anyhow::Result<String> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    let user = store::user::find_by_email(&db, &email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_context(|| format!("no user has the e-mail {email}"))?;
+    let role = Role::parse(&user.role).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = JwtKeys::from_config(config)?;
+    let viewer = Viewer {
+        user_id: UserId::from(user.id),
+        workspace_id: WorkspaceId::from(user.workspace_id),
+        role,
+    };
+    let (token, _) = keys
+        .issue(&viewer, ttl.unwrap_or(config.token_ttl_secs))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "this server only checks tokens (JWT_PUBLIC_KEY_FILE without JWT_PRIVATE_KEY_FILE)"
+            )
+        })?;
+    Ok(token)
+}

@@ -1,0 +1,173 @@
+//! Settings, from flags or the environment. Tests build `Config` values directly.
+
+use std::path::PathBuf;
+
+use clap::ArgAction;
+
+/// Everything `quorum` reads from its environment; `README.md` lists the variables.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Where the embedded defaults live: the SQLite file and the generated JWT secret.
+    #[arg(long, env = "QUORUM_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for production; default: `sqlite://<data dir>/quorum.db`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// HS256 signing secret (at least 32 bytes); default: generated once into the data dir.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM RS256 public key of an identity provider; replaces the shared secret for checking
+    /// tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// PEM RS256 private key, so that `login` and `quorum token` can sign when RS256 is used.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", global = true)]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// `iss` of the tokens we issue and accept.
+    #[arg(
+        long,
+        env = "QUORUM_JWT_ISSUER",
+        default_value = "quorum",
+        global = true
+    )]
+    pub jwt_issuer: String,
+
+    /// `aud` of the tokens we issue and accept.
+    #[arg(
+        long,
+        env = "QUORUM_JWT_AUDIENCE",
+        default_value = "quorum-api",
+        global = true
+    )]
+    pub jwt_audience: String,
+
+    /// Lifetime of tokens issued by `login`, in seconds.
+    #[arg(long, env = "QUORUM_TOKEN_TTL", default_value_t = 12 * 3600, global = true)]
+    pub token_ttl_secs: u64,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "QUORUM_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// HTTP worker threads; default: one per core.
+    #[arg(long, env = "QUORUM_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Pooled database connections; default 10 on PostgreSQL, 1 on SQLite (one writer at a
+    /// time, and a single connection never meets `SQLITE_BUSY` mid-transaction).
+    #[arg(long, env = "QUORUM_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+
+    /// How long a request waits for a pooled connection before failing with `UNAVAILABLE`.
+    #[arg(
+        long,
+        env = "QUORUM_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Serve GraphiQL on `GET /graphql`. Turn off in production.
+    #[arg(long, env = "QUORUM_GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// Answer introspection queries. Turn off in production.
+    #[arg(long, env = "QUORUM_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "QUORUM_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+
+    /// Highest cost a query may have; list fields cost `first` × their selection.
+    #[arg(
+        long,
+        env = "QUORUM_MAX_COMPLEXITY",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+
+    /// Operations in one batched (JSON array) request.
+    #[arg(long, env = "QUORUM_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Largest request body, in bytes; larger ones get 413.
+    #[arg(long, env = "QUORUM_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(
+        long,
+        env = "QUORUM_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_timeout_secs: u64,
+
+    /// Delay added per recent failed login for the same e-mail, in milliseconds (doubling,
+    /// capped at 5 s), so that guessing passwords is slow.
+    #[arg(
+        long,
+        env = "QUORUM_LOGIN_BACKOFF_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub login_backoff_ms: u64,
+
+    /// `text` for people, `json` for log collectors.
+    #[arg(long, env = "QUORUM_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("quorum.db").display()
+            )
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    /// A config for tests: the given database, a fixed secret, a random port, one worker.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            database_url: Some(database_url),
+            jwt_secret: Some("test-secret-test-secret-test-secret-0123456789".into()),
+            jwt_public_key_file: None,
+            jwt_private_key_file: None,
+            jwt_issuer: "quorum".into(),
+            jwt_audience: "quorum-api".into(),
+            token_ttl_secs: 3600,
+            bind: "127.0.0.1:0".into(),
+            workers: Some(1),
+            db_max_connections: None,
+            db_acquire_timeout_ms: 3000,
+            graphiql: true,
+            introspection: true,
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_batch: 10,
+            max_body_bytes: 4 * 1024 * 1024,
+            shutdown_timeout_secs: 5,
+            login_backoff_ms: 250,
+            log_format: "text".into(),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The one error type a client can see, and how it maps to `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use quorum_domain::value::Invalid;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// Every failure a client can see. `Display` is the only text that leaves the server.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing, expired or forged token: one answer for all.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// `login` with a wrong e-mail or a wrong password: one answer for both.
+    #[error("wrong e-mail or password")]
+    LoginFailed,
+    #[error("not allowed")]
+    Forbidden,
+    /// Absent, or in another workspace: the two must look alike.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// `field` is a path such as `input[3].domain`.
+    #[error("{field}: {message}")]
+    BadUserInput { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// The database is down or every pooled connection is busy: safe to retry shortly.
+    #[error("service temporarily unavailable, retry shortly")]
+    Unavailable(#[source] anyhow::Error),
+    /// Logged with its cause; the client sees the code only.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated | Self::LoginFailed => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Names the field a parse failure came from: `invalid.at("input[3].domain")`.
+pub trait At<T> {
+    fn at(self, field: impl FnOnce() -> String) -> Result<T, AppError>;
+}
+
+impl<T> At<T> for Result<T, Invalid> {
+    fn at(self, field: impl FnOnce() -> String) -> Result<T, AppError> {
+        self.map_err(|e| AppError::bad_input(field(), e.message()))
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        match self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.clone()),
+                Self::Unavailable(_) => ext.set("retryable", true),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = e.sql_err() {
+            return Self::Conflict("already exists".into());
+        }
+        if is_unavailable(&e) {
+            Self::Unavailable(e.into())
+        } else {
+            Self::Internal(e.into())
+        }
+    }
+}
+
+/// Failures a retry can cure: no free connection in time, or the server went away (restart,
+/// `pg_terminate_backend`, network). Everything else is a bug or a broken schema.
+fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Tls(_) => true,
+        // SQLSTATE class 08 is "connection exception", 57P0x "operator intervention"
+        // (admin shutdown, crash shutdown, cannot connect now).
+        Sqlx::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Resolvers end with `.gql()`: `?` on an `AppError` would otherwise go through
+/// async-graphql's blanket `From<Display>` and lose the code.
+pub trait IntoGql<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGql<T> for AppResult<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}

@@ -1,0 +1,176 @@
+//! One DataLoader per relation, built per request for the viewer's workspace, so that a
+//! batch never mixes tenants and nothing is cached across requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use quorum_domain::value::{AccountId, CommitteeId, ContactId, UserId, WorkspaceId};
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+use crate::store;
+use crate::store::entity::{account, app_user, buying_committee, committee_member, contact};
+
+type LoadResult<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
+
+macro_rules! loader {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            ws: WorkspaceId,
+            db: DatabaseConnection,
+        }
+    };
+}
+
+loader!(AccountById);
+loader!(UserById);
+loader!(ContactById);
+loader!(
+    /// All contacts of an account, by e-mail; `Account.contacts` pages through them.
+    ContactsByAccount
+);
+loader!(CommitteesByAccount);
+loader!(MembersByCommittee);
+loader!(TechnologiesByAccount);
+
+/// Groups rows under the key each one belongs to.
+fn group<K: std::hash::Hash + Eq, V>(
+    rows: Vec<V>,
+    key: impl Fn(&V) -> Option<K>,
+) -> HashMap<K, Vec<V>> {
+    let mut out: HashMap<K, Vec<V>> = HashMap::new();
+    for r in rows {
+        if let Some(k) = key(&r) {
+            out.entry(k).or_default().push(r);
+        }
+    }
+    out
+}
+
+impl Loader<AccountId> for AccountById {
+    type Value = account::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::account::of_ids(self.ws, &self.db, ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| (AccountId::from(a.id), a))
+            .collect())
+    }
+}
+
+impl Loader<UserId> for UserById {
+    type Value = app_user::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[UserId]) -> LoadResult<UserId, Self::Value> {
+        let rows = store::user::of_ids(self.ws, &self.db, ids).await?;
+        Ok(rows.into_iter().map(|u| (UserId::from(u.id), u)).collect())
+    }
+}
+
+impl Loader<ContactId> for ContactById {
+    type Value = contact::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[ContactId]) -> LoadResult<ContactId, Self::Value> {
+        let rows = store::contact::of_ids(self.ws, &self.db, ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|c| (ContactId::from(c.id), c))
+            .collect())
+    }
+}
+
+impl Loader<AccountId> for ContactsByAccount {
+    type Value = Vec<contact::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::contact::of_accounts(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |c| c.account_id.map(AccountId::from)))
+    }
+}
+
+impl Loader<AccountId> for CommitteesByAccount {
+    type Value = Vec<buying_committee::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::committee::of_accounts(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |c| Some(AccountId::from(c.account_id))))
+    }
+}
+
+impl Loader<CommitteeId> for MembersByCommittee {
+    type Value = Vec<committee_member::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[CommitteeId]) -> LoadResult<CommitteeId, Self::Value> {
+        let rows = store::committee::members_of(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |m| Some(CommitteeId::from(m.committee_id))))
+    }
+}
+
+impl Loader<AccountId> for TechnologiesByAccount {
+    type Value = Vec<String>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::account::technologies_of(self.ws, &self.db, ids).await?;
+        let grouped = group(rows, |t| Some(AccountId::from(t.account_id)));
+        Ok(grouped
+            .into_iter()
+            .map(|(k, v)| (k, v.into_iter().map(|t| t.technology).collect()))
+            .collect())
+    }
+}
+
+/// The request's loaders.
+pub struct Loaders {
+    pub account: DataLoader<AccountById>,
+    pub user: DataLoader<UserById>,
+    pub contact: DataLoader<ContactById>,
+    pub contacts: DataLoader<ContactsByAccount>,
+    pub committees: DataLoader<CommitteesByAccount>,
+    pub members: DataLoader<MembersByCommittee>,
+    pub technologies: DataLoader<TechnologiesByAccount>,
+}
+
+impl Loaders {
+    pub fn new(db: DatabaseConnection, ws: WorkspaceId) -> Self {
+        let db = || db.clone();
+        Self {
+            account: DataLoader::new(AccountById { ws, db: db() }, tokio::spawn),
+            user: DataLoader::new(UserById { ws, db: db() }, tokio::spawn),
+            contact: DataLoader::new(ContactById { ws, db: db() }, tokio::spawn),
+            contacts: DataLoader::new(ContactsByAccount { ws, db: db() }, tokio::spawn),
+            committees: DataLoader::new(CommitteesByAccount { ws, db: db() }, tokio::spawn),
+            members: DataLoader::new(MembersByCommittee { ws, db: db() }, tokio::spawn),
+            technologies: DataLoader::new(TechnologiesByAccount { ws, db: db() }, tokio::spawn),
+        }
+    }
+}
+
+/// The loaders of this request, or `UNAUTHENTICATED` when there is no viewer (they are only
+/// attached for one).
+pub fn loaders<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Loaders, AppError> {
+    ctx.data_opt::<Loaders>().ok_or(AppError::Unauthenticated)
+}
+
+/// A loader's shared error back as an `AppError` for the client.
+pub fn unshare(e: Arc<AppError>) -> AppError {
+    match Arc::try_unwrap(e) {
+        Ok(e) => e,
+        Err(shared) => match shared.as_ref() {
+            AppError::Unavailable(_) => AppError::Unavailable(anyhow::anyhow!("{shared}")),
+            AppError::NotFound(what) => AppError::NotFound(what),
+            AppError::Forbidden => AppError::Forbidden,
+            AppError::Unauthenticated => AppError::Unauthenticated,
+            other => AppError::Internal(anyhow::anyhow!("{other:?}")),
+        },
+    }
+}

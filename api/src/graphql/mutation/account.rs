@@ -1,0 +1,49 @@
+use std::collections::HashMap;
+
+use async_graphql::{Context, Object};
+use quorum_domain::value::Role;
+use sea_orm::TransactionTrait;
+
+use crate::auth::{RoleGuard, viewer};
+use crate::error::{AppError, IntoGql};
+use crate::graphql::input::{AccountInput, check_batch};
+use crate::graphql::object::Account;
+use crate::graphql::state;
+use crate::store;
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates or updates accounts by domain, all or nothing: one bad item writes none.
+    /// Returns them in input order.
+    #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Marketer])")]
+    async fn upsert_accounts(
+        &self,
+        ctx: &Context<'_>,
+        input: Vec<AccountInput>,
+    ) -> async_graphql::Result<Vec<Account>> {
+        let run = async {
+            let v = viewer(ctx)?;
+            check_batch(&input, "input")?;
+            let mut items = Vec::with_capacity(input.len());
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for (i, raw) in input.into_iter().enumerate() {
+                let item = raw.parse(&format!("input[{i}]"))?;
+                if let Some(first) = seen.insert(item.domain.as_str().to_owned(), i) {
+                    return Err(AppError::bad_input(
+                        format!("input[{i}].domain"),
+                        format!("{} is also input[{first}]", item.domain),
+                    ));
+                }
+                items.push(item);
+            }
+            let txn = state(ctx)?.db.begin().await?;
+            let rows = store::account::upsert_many(v.workspace_id, &txn, items).await?;
+            txn.commit().await?;
+            Ok(rows.into_iter().map(Account).collect())
+        };
+        run.await.gql()
+    }
+}

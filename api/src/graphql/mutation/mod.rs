@@ -1,0 +1,20 @@
+//! Root mutations, one object per noun, merged.
+
+mod account;
+mod committee;
+mod contact;
+mod session;
+mod user;
+
+pub use user::MIN_PASSWORD;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    session::SessionMutation,
+    user::UserMutation,
+    account::AccountMutation,
+    contact::ContactMutation,
+    committee::CommitteeMutation,
+);

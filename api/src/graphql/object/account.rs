@@ -1,0 +1,208 @@
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use quorum_domain::value::{AccountId, UserId};
+
+use super::{BuyingCommittee, Contact, Cursor, Stage, TotalCount, User, list_cost, page_size};
+use crate::error::{AppError, AppResult, IntoGql};
+use crate::graphql::loader::{loaders, unshare};
+use crate::store::entity::account;
+
+/// A company: the unit Quorum scores, qualifies and routes.
+pub struct Account(pub account::Model);
+
+impl Account {
+    fn id(&self) -> AccountId {
+        AccountId::from(self.0.id)
+    }
+}
+
+#[Object]
+impl Account {
+    #[graphql(name = "id")]
+    async fn gql_id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Lower-case host, unique in the workspace.
+    async fn domain(&self) -> &str {
+        &self.0.domain
+    }
+
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+
+    /// GraphQL `Int` is 32-bit; no company has more employees than that.
+    async fn employee_count(&self) -> Option<i32> {
+        self.0
+            .employee_count
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    async fn annual_revenue(&self) -> Option<f64> {
+        self.0.annual_revenue
+    }
+
+    /// ISO 3166-1 alpha-2.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+
+    async fn technologies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let load = async {
+            let techs = loaders(ctx)?
+                .technologies
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?;
+            AppResult::Ok(techs.unwrap_or_default())
+        };
+        load.await.gql()
+    }
+
+    /// 1 (one-to-one) to 3 (one-to-many), or none.
+    async fn tier(&self) -> Option<i32> {
+        self.0.tier.map(i32::from)
+    }
+
+    async fn stage(&self) -> Stage {
+        Stage::from_stored(&self.0.stage).unwrap_or(Stage::Target)
+    }
+
+    /// The rep who owns the account, once routing assigned one.
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let load = async {
+            let Some(id) = self.0.owner_id else {
+                return Ok(None);
+            };
+            let row = loaders(ctx)?
+                .user
+                .load_one(UserId::from(id))
+                .await
+                .map_err(unshare)?;
+            AppResult::Ok(row.map(User))
+        };
+        load.await.gql()
+    }
+
+    async fn score(&self) -> AccountScore {
+        let a = &self.0;
+        AccountScore {
+            total: a.score_total,
+            fit: a.score_fit,
+            engagement: a.score_engagement,
+            intent: a.score_intent,
+            committee_coverage: a.score_coverage,
+            model_version: a.score_model_version,
+            computed_at: a.score_computed_at.unwrap_or(a.created_at),
+            // Contributions are stored with scores; none exist before the first scoring.
+            breakdown: Vec::new(),
+        }
+    }
+
+    /// Contacts by e-mail.
+    #[graphql(complexity = "list_cost(first, child_complexity)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Contact, TotalCount>> {
+        let load = async {
+            let first = page_size(first)? as usize;
+            let all = loaders(ctx)?
+                .contacts
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?
+                .unwrap_or_default();
+            let start = match after {
+                Some(c) => {
+                    let email: String = Cursor::decode(&c, "after")?;
+                    all.partition_point(|x| x.email <= email)
+                }
+                None => 0,
+            };
+            let rest = all.len().saturating_sub(start);
+            let mut conn = Connection::with_additional_fields(
+                start > 0,
+                rest > first,
+                TotalCount {
+                    total_count: all.len() as u64,
+                },
+            );
+            conn.edges.extend(
+                all.into_iter()
+                    .skip(start)
+                    .take(first)
+                    .map(|c| Edge::new(Cursor::encode(&c.email), Contact(c))),
+            );
+            AppResult::Ok(conn)
+        };
+        load.await.gql()
+    }
+
+    /// Committees by name.
+    async fn buying_committees(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<BuyingCommittee>> {
+        let load = async {
+            let rows = loaders(ctx)?
+                .committees
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?;
+            AppResult::Ok(
+                rows.unwrap_or_default()
+                    .into_iter()
+                    .map(BuyingCommittee)
+                    .collect(),
+            )
+        };
+        load.await.gql()
+    }
+}
+
+/// An account's score and why: every number comes with the contributions that add up to it.
+#[derive(SimpleObject)]
+pub struct AccountScore {
+    /// 0–100, the model's weighted blend of the components.
+    pub total: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub intent: f64,
+    /// 0–1: share of the required buying roles held by engaged members.
+    pub committee_coverage: f64,
+    /// 0 until a scoring model has scored the account.
+    pub model_version: i32,
+    pub computed_at: DateTime<Utc>,
+    pub breakdown: Vec<ScoreContribution>,
+}
+
+/// One line of a score's explanation.
+#[derive(SimpleObject)]
+pub struct ScoreContribution {
+    /// `FIT`, `ENGAGEMENT`, `INTENT` or `COMMITTEE`.
+    pub component: String,
+    /// The rule, event kind and contact, or role behind the points.
+    pub source: String,
+    pub points: f64,
+    pub detail: Option<String>,
+}
+
+/// An account id argument, or `NOT_FOUND` (an id that cannot exist is simply not found).
+pub fn account_id(id: &ID, what: &'static str) -> Result<AccountId, AppError> {
+    super::parse_id(id)
+        .map(AccountId::from)
+        .ok_or(AppError::NotFound(what))
+}

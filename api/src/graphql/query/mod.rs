@@ -1,0 +1,14 @@
+//! Root queries, one object per noun, merged.
+
+mod account;
+mod contact;
+mod user;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    user::UserQuery,
+    account::AccountQuery,
+    contact::ContactQuery,
+);

@@ -1,0 +1,11 @@
+//! Quorum's server: storage, GraphQL, HTTP and auth around the pure `quorum-domain`.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod store;

@@ -1,0 +1,60 @@
+use clap::Parser as _;
+use quorum_api::cli::{Cli, Command, UserCommand, token, user_add};
+use quorum_api::config::Config;
+use quorum_api::startup::{Application, connect, migrate};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Span close events carry each request's id, method, route, status and latency.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            init_tracing(&config);
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(port = app.port(), bind = %config.bind, "quorum listening: GraphQL on /graphql");
+            app.run_until_stopped().await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            init_tracing(&config);
+            migrate(&connect(&config).await?).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Schema => print!("{}", quorum_api::graphql::sdl()),
+        Command::User(UserCommand::Add {
+            workspace,
+            email,
+            role,
+            password,
+            name,
+        }) => {
+            let id = user_add(
+                &config,
+                &workspace,
+                &email,
+                role,
+                &password,
+                name.as_deref(),
+            )
+            .await?;
+            println!("created user {id} ({email}, {role}) in workspace {workspace}");
+        }
+        Command::Token { email, ttl } => println!("{}", token(&config, &email, ttl).await?),
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Building and running the server, shared by `quorum serve` and the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, Service as _};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage as _, HttpServer, web};
+use anyhow::Context as _;
+use futures_util::FutureExt as _;
+use quorum_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::auth::{JwtKeys, LoginThrottle};
+use crate::config::Config;
+use crate::graphql::{Limits, build_schema};
+use crate::http;
+use crate::state::AppState;
+
+/// A pool sized and timed by `config`. SQLite gets WAL, a busy timeout and foreign keys.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = config.database_url();
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    }
+    let mut opts = ConnectOptions::new(url);
+    let max = config
+        .db_max_connections
+        .unwrap_or(if config.is_sqlite() { 1 } else { 10 });
+    opts.max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    Database::connect(opts)
+        .await
+        .context("connecting to the database")
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = connect(&config).await?;
+        Self::build_with_db(config, db).await
+    }
+
+    /// With a connection made by the caller (tests attach a statement counter to it).
+    pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        migrate(&db).await?;
+        let keys = JwtKeys::from_config(&config)?;
+        let state = AppState {
+            db,
+            keys: Arc::new(keys),
+            throttle: Arc::new(LoginThrottle::new(Duration::from_millis(
+                config.login_backoff_ms,
+            ))),
+            config: Arc::new(config.clone()),
+        };
+        // Built once: every worker shares it.
+        let schema = build_schema(state.clone(), &Limits::from(&config));
+        let listener =
+            TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let max_body = config.max_body_bytes;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap_fn(|req, srv| {
+                    srv.call(req).map(|res| {
+                        res.map(|mut res| {
+                            let id = res
+                                .request()
+                                .extensions()
+                                .get::<RequestId>()
+                                .map(|id| id.to_string());
+                            if let Some(v) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                                res.headers_mut()
+                                    .insert(HeaderName::from_static("x-request-id"), v);
+                            }
+                            res
+                        })
+                    })
+                })
+                .wrap(TracingLogger::default())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(app_state.clone()))
+                .route("/graphql", web::post().to(http::graphql_post))
+                .route("/graphql", web::get().to(http::graphql_get))
+                .route("/healthz", web::get().to(http::healthz))
+                .route("/readyz", web::get().to(http::readyz))
+        })
+        .shutdown_timeout(config.shutdown_timeout_secs);
+        if let Some(n) = config.workers {
+            server = server.workers(n);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful
+    /// shutdown, bounded by `QUORUM_SHUTDOWN_TIMEOUT`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

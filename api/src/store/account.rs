@@ -1,0 +1,454 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use quorum_domain::filter::{AccountFilter, Condition};
+use quorum_domain::value::{AccountId, CountryCode, Domain, Stage, Tier, WorkspaceId};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition as Cond, ConnectionTrait, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entity::{account, account_technology};
+use super::{IN_CHUNK, Patch};
+use crate::error::AppError;
+
+/// One parsed item of `upsertAccounts`, keyed on its domain.
+#[derive(Debug, Clone)]
+pub struct AccountUpsert {
+    pub name: String,
+    pub domain: Domain,
+    pub industry: Patch<String>,
+    pub employee_count: Patch<i64>,
+    pub annual_revenue: Patch<f64>,
+    pub country: Patch<CountryCode>,
+    pub region: Patch<String>,
+    pub tier: Patch<Tier>,
+    /// `Some` replaces the whole set.
+    pub technologies: Option<Vec<String>>,
+}
+
+pub async fn find(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    id: AccountId,
+) -> Result<Option<account::Model>, AppError> {
+    Ok(account::Entity::find_by_id(id.get())
+        .filter(account::Column::WorkspaceId.eq(ws.get()))
+        .one(db)
+        .await?)
+}
+
+pub async fn of_ids(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<account::Model>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            account::Entity::find()
+                .filter(account::Column::WorkspaceId.eq(ws.get()))
+                .filter(account::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Accounts whose domain is one of `domains`.
+pub async fn of_domains(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    domains: &[Domain],
+) -> Result<Vec<account::Model>, AppError> {
+    let mut out = Vec::with_capacity(domains.len());
+    for chunk in domains.chunks(IN_CHUNK) {
+        out.extend(
+            account::Entity::find()
+                .filter(account::Column::WorkspaceId.eq(ws.get()))
+                .filter(account::Column::Domain.is_in(chunk.iter().map(|d| d.as_str())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Technologies of each account, in name order.
+pub async fn technologies_of(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<account_technology::Model>, AppError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            account_technology::Entity::find()
+                .filter(account_technology::Column::WorkspaceId.eq(ws.get()))
+                .filter(account_technology::Column::AccountId.is_in(chunk.iter().map(|i| i.get())))
+                .order_by_asc(account_technology::Column::Technology)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Creates or updates every item (the caller runs this in a transaction and has refused
+/// duplicate domains); returns the rows in input order.
+pub async fn upsert_many(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    items: Vec<AccountUpsert>,
+) -> Result<Vec<account::Model>, AppError> {
+    let domains: Vec<Domain> = items.iter().map(|i| i.domain.clone()).collect();
+    let mut existing: HashMap<String, account::Model> = of_domains(ws, db, &domains)
+        .await?
+        .into_iter()
+        .map(|a| (a.domain.clone(), a))
+        .collect();
+    let now = super::now();
+    let mut out = Vec::with_capacity(items.len());
+    let mut inserts = Vec::new();
+    let mut tech_replaced: Vec<Uuid> = Vec::new();
+    let mut tech_rows = Vec::new();
+    for item in items {
+        let current = existing.remove(item.domain.as_str());
+        let is_new = current.is_none();
+        let base = current.unwrap_or_else(|| account::Model {
+            id: AccountId::new().get(),
+            workspace_id: ws.get(),
+            name: String::new(),
+            domain: item.domain.as_str().to_owned(),
+            industry: None,
+            employee_count: None,
+            annual_revenue: None,
+            country: None,
+            region: None,
+            tier: None,
+            stage: Stage::Target.as_str().to_owned(),
+            owner_id: None,
+            score_total: 0.0,
+            score_fit: 0.0,
+            score_engagement: 0.0,
+            score_intent: 0.0,
+            score_coverage: 0.0,
+            score_model_version: 0,
+            score_computed_at: None,
+            created_at: now,
+            updated_at: now,
+        });
+        let model = account::Model {
+            name: item.name,
+            industry: item.industry.apply(base.industry.clone()),
+            employee_count: item.employee_count.apply(base.employee_count),
+            annual_revenue: item.annual_revenue.apply(base.annual_revenue),
+            country: item
+                .country
+                .map(|c| c.as_str().to_owned())
+                .apply(base.country.clone()),
+            region: item.region.apply(base.region.clone()),
+            tier: item.tier.map(|t| i16::from(t.get())).apply(base.tier),
+            updated_at: now,
+            ..base.clone()
+        };
+        if let Some(techs) = item.technologies {
+            tech_replaced.push(model.id);
+            tech_rows.extend(techs.into_iter().map(|t| account_technology::ActiveModel {
+                account_id: Set(model.id),
+                technology: Set(t),
+                workspace_id: Set(ws.get()),
+            }));
+        }
+        if is_new {
+            inserts.push(active(&model));
+        } else if model != base {
+            account::Entity::update(active(&model)).exec(db).await?;
+        }
+        out.push(model);
+    }
+    // SQLite caps bound parameters per statement; 21 columns × 500 rows stays under it.
+    for chunk in chunked(inserts, 500) {
+        account::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in tech_replaced.chunks(IN_CHUNK) {
+        account_technology::Entity::delete_many()
+            .filter(account_technology::Column::WorkspaceId.eq(ws.get()))
+            .filter(account_technology::Column::AccountId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    for chunk in chunked(tech_rows, 2_000) {
+        account_technology::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(out)
+}
+
+fn active(m: &account::Model) -> account::ActiveModel {
+    account::ActiveModel {
+        id: Set(m.id),
+        workspace_id: Set(m.workspace_id),
+        name: Set(m.name.clone()),
+        domain: Set(m.domain.clone()),
+        industry: Set(m.industry.clone()),
+        employee_count: Set(m.employee_count),
+        annual_revenue: Set(m.annual_revenue),
+        country: Set(m.country.clone()),
+        region: Set(m.region.clone()),
+        tier: Set(m.tier),
+        stage: Set(m.stage.clone()),
+        owner_id: Set(m.owner_id),
+        score_total: Set(m.score_total),
+        score_fit: Set(m.score_fit),
+        score_engagement: Set(m.score_engagement),
+        score_intent: Set(m.score_intent),
+        score_coverage: Set(m.score_coverage),
+        score_model_version: Set(m.score_model_version),
+        score_computed_at: Set(m.score_computed_at),
+        created_at: Set(m.created_at),
+        updated_at: Set(m.updated_at),
+    }
+}
+
+pub(crate) fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(size).collect());
+    }
+    out
+}
+
+/// What `accounts` may be ordered by. Ties are broken by id, so every order is total and a
+/// keyset cursor never skips or repeats a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SortKey {
+    Name,
+    Created,
+    Score,
+    Fit,
+    Engagement,
+}
+
+impl SortKey {
+    fn column(self) -> account::Column {
+        match self {
+            Self::Name => account::Column::Name,
+            Self::Created => account::Column::CreatedAt,
+            Self::Score => account::Column::ScoreTotal,
+            Self::Fit => account::Column::ScoreFit,
+            Self::Engagement => account::Column::ScoreEngagement,
+        }
+    }
+
+    /// The row's value of this key, as a cursor carries it.
+    pub fn value_of(self, a: &account::Model) -> KeyValue {
+        match self {
+            Self::Name => KeyValue::Text(a.name.clone()),
+            Self::Created => KeyValue::Time(a.created_at),
+            Self::Score => KeyValue::Number(a.score_total),
+            Self::Fit => KeyValue::Number(a.score_fit),
+            Self::Engagement => KeyValue::Number(a.score_engagement),
+        }
+    }
+}
+
+/// A sort key's value at the cursor.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum KeyValue {
+    Text(String),
+    Time(DateTime<Utc>),
+    Number(f64),
+}
+
+impl KeyValue {
+    fn expr(&self) -> SimpleExpr {
+        match self {
+            Self::Text(s) => Expr::value(s.clone()),
+            Self::Time(t) => Expr::value(*t),
+            Self::Number(n) => Expr::value(*n),
+        }
+    }
+}
+
+/// Where a page starts: after the row with this key value and id, in this order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct After {
+    pub sort: SortKey,
+    pub descending: bool,
+    pub key: KeyValue,
+    pub id: Uuid,
+}
+
+/// One page of accounts, in order, with whether more follow and how many match in all.
+pub struct Page {
+    pub rows: Vec<account::Model>,
+    pub has_next: bool,
+    pub total: u64,
+}
+
+pub async fn page(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    filter: &AccountFilter,
+    sort: SortKey,
+    descending: bool,
+    first: u64,
+    after: Option<After>,
+) -> Result<Page, AppError> {
+    let base = account::Entity::find()
+        .filter(account::Column::WorkspaceId.eq(ws.get()))
+        .filter(compile(ws, filter));
+    let total = base.clone().count(db).await?;
+    let col = sort.column();
+    let mut q = base;
+    if let Some(after) = after {
+        let (v, id) = (after.key.expr(), after.id);
+        let (past, id_past) = if descending {
+            (Expr::col(col).lt(v.clone()), account::Column::Id.lt(id))
+        } else {
+            (Expr::col(col).gt(v.clone()), account::Column::Id.gt(id))
+        };
+        q = q.filter(
+            Cond::any()
+                .add(past)
+                .add(Cond::all().add(Expr::col(col).eq(v)).add(id_past)),
+        );
+    }
+    let order = if descending { Order::Desc } else { Order::Asc };
+    let mut rows = q
+        .order_by(col, order.clone())
+        .order_by(account::Column::Id, order)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok(Page {
+        rows,
+        has_next,
+        total,
+    })
+}
+
+/// The filter as one SQL condition. Technology tests are `EXISTS` subqueries on
+/// `account_technology`, which both backends plan well with its (workspace, technology) index.
+fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
+    match f {
+        AccountFilter::And(children) => children
+            .iter()
+            .fold(Cond::all(), |c, child| c.add(compile(ws, child))),
+        AccountFilter::Or(children) => children
+            .iter()
+            .fold(Cond::any(), |c, child| c.add(compile(ws, child))),
+        AccountFilter::Not(inner) => compile(ws, inner).not(),
+        AccountFilter::Is(cond) => condition(ws, cond),
+    }
+}
+
+fn lower(col: account::Column) -> SimpleExpr {
+    Func::lower(Expr::col((account::Entity, col))).into()
+}
+
+fn lowered(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| v.trim().to_lowercase()).collect()
+}
+
+fn uses_technology(ws: WorkspaceId, techs: Vec<String>) -> SimpleExpr {
+    let sub = Query::select()
+        .expr(Expr::val(1))
+        .from(account_technology::Entity)
+        .and_where(
+            Expr::col((
+                account_technology::Entity,
+                account_technology::Column::WorkspaceId,
+            ))
+            .eq(ws.get()),
+        )
+        .and_where(
+            Expr::col((
+                account_technology::Entity,
+                account_technology::Column::AccountId,
+            ))
+            .equals((account::Entity, account::Column::Id)),
+        )
+        .and_where(
+            Expr::expr(Func::lower(Expr::col((
+                account_technology::Entity,
+                account_technology::Column::Technology,
+            ))))
+            .is_in(techs),
+        )
+        .to_owned();
+    Expr::exists(sub)
+}
+
+fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
+    let one = |e: SimpleExpr| Cond::all().add(e);
+    match c {
+        Condition::IndustryIn(v) => {
+            one(Expr::expr(lower(account::Column::Industry)).is_in(lowered(v)))
+        }
+        Condition::RegionIn(v) => one(Expr::expr(lower(account::Column::Region)).is_in(lowered(v))),
+        Condition::CountryIn(v) => {
+            one(account::Column::Country.is_in(v.iter().map(|c| c.as_str().to_owned())))
+        }
+        Condition::EmployeeCount { min, max } => {
+            let mut c = Cond::all().add(account::Column::EmployeeCount.is_not_null());
+            if let Some(lo) = min {
+                c = c.add(account::Column::EmployeeCount.gte(*lo));
+            }
+            if let Some(hi) = max {
+                c = c.add(account::Column::EmployeeCount.lte(*hi));
+            }
+            c
+        }
+        Condition::AnnualRevenue { min, max } => {
+            let mut c = Cond::all().add(account::Column::AnnualRevenue.is_not_null());
+            if let Some(lo) = min {
+                c = c.add(account::Column::AnnualRevenue.gte(*lo));
+            }
+            if let Some(hi) = max {
+                c = c.add(account::Column::AnnualRevenue.lte(*hi));
+            }
+            c
+        }
+        Condition::TechnologiesAny(v) => one(uses_technology(ws, lowered(v))),
+        Condition::TechnologiesAll(v) => lowered(v)
+            .into_iter()
+            .fold(Cond::all(), |c, t| c.add(uses_technology(ws, vec![t]))),
+        Condition::TechnologiesNone(v) => Cond::all().add(uses_technology(ws, lowered(v))).not(),
+        Condition::TierIn(v) => {
+            one(account::Column::Tier.is_in(v.iter().map(|t| i16::from(t.get()))))
+        }
+        Condition::StageIn(v) => one(account::Column::Stage.is_in(v.iter().map(|s| s.as_str()))),
+        Condition::ScoreMin(m) => one(account::Column::ScoreTotal.gte(*m)),
+        Condition::FitMin(m) => one(account::Column::ScoreFit.gte(*m)),
+        Condition::EngagementMin(m) => one(account::Column::ScoreEngagement.gte(*m)),
+        Condition::OwnerIs(u) => one(account::Column::OwnerId.eq(u.get())),
+        Condition::Unassigned(true) => one(account::Column::OwnerId.is_null()),
+        Condition::Unassigned(false) => one(account::Column::OwnerId.is_not_null()),
+        Condition::NameContains(s) => {
+            let escaped: String =
+                s.trim()
+                    .to_lowercase()
+                    .chars()
+                    .fold(String::new(), |mut acc, ch| {
+                        if matches!(ch, '%' | '_' | '\\') {
+                            acc.push('\\');
+                        }
+                        acc.push(ch);
+                        acc
+                    });
+            one(Expr::expr(lower(account::Column::Name))
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
+        }
+    }
+}

@@ -1,0 +1,208 @@
+use std::collections::HashMap;
+
+use quorum_domain::value::{
+    AccountId, ContactId, Domain, Email, Seniority, WorkspaceId, is_free_mail,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::entity::contact;
+use super::{IN_CHUNK, Patch, account};
+use crate::error::AppError;
+
+/// One parsed item of `upsertContacts`, keyed on its e-mail.
+#[derive(Debug, Clone)]
+pub struct ContactUpsert {
+    pub email: Email,
+    pub name: Patch<String>,
+    pub title: Patch<String>,
+    pub seniority: Patch<Seniority>,
+    pub department: Patch<String>,
+    /// The account to attach to. `None`: keep the current account, or match one by the
+    /// e-mail's domain if there is none.
+    pub account_domain: Option<Domain>,
+}
+
+pub async fn find(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    id: ContactId,
+) -> Result<Option<contact::Model>, AppError> {
+    Ok(contact::Entity::find_by_id(id.get())
+        .filter(contact::Column::WorkspaceId.eq(ws.get()))
+        .one(db)
+        .await?)
+}
+
+pub async fn of_ids(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[ContactId],
+) -> Result<Vec<contact::Model>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            contact::Entity::find()
+                .filter(contact::Column::WorkspaceId.eq(ws.get()))
+                .filter(contact::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Contacts of each account, by e-mail.
+pub async fn of_accounts(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<contact::Model>, AppError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            contact::Entity::find()
+                .filter(contact::Column::WorkspaceId.eq(ws.get()))
+                .filter(contact::Column::AccountId.is_in(chunk.iter().map(|i| i.get())))
+                .order_by_asc(contact::Column::Email)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+async fn of_emails(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    emails: &[&str],
+) -> Result<Vec<contact::Model>, AppError> {
+    let mut out = Vec::with_capacity(emails.len());
+    for chunk in emails.chunks(IN_CHUNK) {
+        out.extend(
+            contact::Entity::find()
+                .filter(contact::Column::WorkspaceId.eq(ws.get()))
+                .filter(contact::Column::Email.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Creates or updates every item (in the caller's transaction; duplicates already refused) and
+/// returns the rows in input order. An `account_domain` that names no account is an error at
+/// `input[i].accountDomain`, raised before anything is written.
+pub async fn upsert_many(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    items: Vec<ContactUpsert>,
+) -> Result<Vec<contact::Model>, AppError> {
+    let emails: Vec<&str> = items.iter().map(|i| i.email.as_str()).collect();
+    let mut existing: HashMap<String, contact::Model> = of_emails(ws, db, &emails)
+        .await?
+        .into_iter()
+        .map(|c| (c.email.clone(), c))
+        .collect();
+
+    // Every domain any item could attach to, looked up in one go.
+    let mut wanted: Vec<Domain> = Vec::new();
+    for item in &items {
+        match &item.account_domain {
+            Some(d) => wanted.push(d.clone()),
+            None if !is_free_mail(item.email.domain()) => {
+                wanted.extend(item.email.domain().with_parents())
+            }
+            None => {}
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let accounts: HashMap<String, uuid::Uuid> = account::of_domains(ws, db, &wanted)
+        .await?
+        .into_iter()
+        .map(|a| (a.domain, a.id))
+        .collect();
+
+    let mut resolved = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let current = existing.get(item.email.as_str()).and_then(|c| c.account_id);
+        let account_id = match &item.account_domain {
+            Some(d) => Some(*accounts.get(d.as_str()).ok_or_else(|| {
+                AppError::bad_input(
+                    format!("input[{i}].accountDomain"),
+                    format!("no account has the domain {d}"),
+                )
+            })?),
+            None if current.is_some() => current,
+            None if is_free_mail(item.email.domain()) => None,
+            None => item
+                .email
+                .domain()
+                .with_parents()
+                .iter()
+                .find_map(|d| accounts.get(d.as_str()).copied()),
+        };
+        resolved.push(account_id);
+    }
+
+    let now = super::now();
+    let mut out = Vec::with_capacity(items.len());
+    let mut inserts = Vec::new();
+    for (item, account_id) in items.into_iter().zip(resolved) {
+        let current = existing.remove(item.email.as_str());
+        let is_new = current.is_none();
+        let base = current.unwrap_or_else(|| contact::Model {
+            id: ContactId::new().get(),
+            workspace_id: ws.get(),
+            account_id: None,
+            email: item.email.as_str().to_owned(),
+            name: None,
+            title: None,
+            seniority: None,
+            department: None,
+            created_at: now,
+            updated_at: now,
+        });
+        let model = contact::Model {
+            account_id,
+            name: item.name.apply(base.name.clone()),
+            title: item.title.apply(base.title.clone()),
+            seniority: item
+                .seniority
+                .map(|s| s.as_str().to_owned())
+                .apply(base.seniority.clone()),
+            department: item.department.apply(base.department.clone()),
+            updated_at: now,
+            ..base.clone()
+        };
+        if is_new {
+            inserts.push(active(&model));
+        } else if model != base {
+            contact::Entity::update(active(&model)).exec(db).await?;
+        }
+        out.push(model);
+    }
+    for chunk in account::chunked(inserts, 1_000) {
+        contact::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(out)
+}
+
+fn active(m: &contact::Model) -> contact::ActiveModel {
+    contact::ActiveModel {
+        id: Set(m.id),
+        workspace_id: Set(m.workspace_id),
+        account_id: Set(m.account_id),
+        email: Set(m.email.clone()),
+        name: Set(m.name.clone()),
+        title: Set(m.title.clone()),
+        seniority: Set(m.seniority.clone()),
+        department: Set(m.department.clone()),
+        created_at: Set(m.created_at),
+        updated_at: Set(m.updated_at),
+    }
+}

@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "account")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub domain: String,
+    pub industry: Option<String>,
+    pub employee_count: Option<i64>,
+    pub annual_revenue: Option<f64>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub tier: Option<i16>,
+    pub stage: String,
+    pub owner_id: Option<Uuid>,
+    pub score_total: f64,
+    pub score_fit: f64,
+    pub score_engagement: f64,
+    pub score_intent: f64,
+    pub score_coverage: f64,
+    pub score_model_version: i32,
+    pub score_computed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

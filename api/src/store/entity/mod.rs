@@ -1,0 +1,10 @@
+//! sea-orm entities, one per table. Only `store` uses them; GraphQL objects wrap `Model`s
+//! and list their fields by hand, so a new column never leaks into the API by accident.
+
+pub mod account;
+pub mod account_technology;
+pub mod app_user;
+pub mod buying_committee;
+pub mod committee_member;
+pub mod contact;
+pub mod workspace;

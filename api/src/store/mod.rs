@@ -1,0 +1,48 @@
+//! Storage. Every function takes the workspace first and filters by it, so a resolver cannot
+//! forget tenancy: an id from another workspace finds nothing, exactly like a missing one.
+
+pub mod account;
+pub mod committee;
+pub mod contact;
+pub mod entity;
+pub mod user;
+pub mod workspace;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// Now, to the microsecond: PostgreSQL keeps no more, and a value must read back equal to what
+/// was written for keyset cursors to work.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// An optional field of an upsert: left out keeps the stored value, `null` clears it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patch<T> {
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// The value to store, given the one stored now.
+    pub fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => current,
+            Self::Clear => None,
+            Self::Set(v) => Some(v),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Self::Keep => Patch::Keep,
+            Self::Clear => Patch::Clear,
+            Self::Set(v) => Patch::Set(f(v)),
+        }
+    }
+}
+
+/// Splits `ids` into chunks small enough for one `IN (…)` on every backend (SQLite allows
+/// 32,766 bound parameters, PostgreSQL 65,535).
+pub(crate) const IN_CHUNK: usize = 5_000;

@@ -1,0 +1,88 @@
+use quorum_domain::value::{Email, Role, UserId, WorkspaceId};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::entity::app_user;
+use crate::error::AppError;
+
+/// A user about to be created; the password is already hashed.
+pub struct NewUser {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+pub async fn insert(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    new: NewUser,
+) -> Result<app_user::Model, AppError> {
+    let model = app_user::Model {
+        id: UserId::new().get(),
+        workspace_id: ws.get(),
+        email: new.email.as_str().to_owned(),
+        name: new.name,
+        role: new.role.as_str().to_owned(),
+        password_hash: new.password_hash,
+        created_at: super::now(),
+    };
+    app_user::Entity::insert(app_user::ActiveModel {
+        id: Set(model.id),
+        workspace_id: Set(model.workspace_id),
+        email: Set(model.email.clone()),
+        name: Set(model.name.clone()),
+        role: Set(model.role.clone()),
+        password_hash: Set(model.password_hash.clone()),
+        created_at: Set(model.created_at),
+    })
+    .exec_without_returning(db)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => {
+            AppError::Conflict(format!("a user with e-mail {} already exists", model.email))
+        }
+        other => other,
+    })?;
+    Ok(model)
+}
+
+pub async fn find(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<Option<app_user::Model>, AppError> {
+    Ok(app_user::Entity::find_by_id(id.get())
+        .filter(app_user::Column::WorkspaceId.eq(ws.get()))
+        .one(db)
+        .await?)
+}
+
+pub async fn of_ids(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[UserId],
+) -> Result<Vec<app_user::Model>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        out.extend(
+            app_user::Entity::find()
+                .filter(app_user::Column::WorkspaceId.eq(ws.get()))
+                .filter(app_user::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The one user with this e-mail in the whole installation: `login` and `quorum token` start
+/// from an e-mail, before any workspace is known.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<app_user::Model>, AppError> {
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
+}

@@ -1,0 +1,32 @@
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::entity::workspace;
+use crate::error::AppError;
+
+/// The workspace called `name`, created if new (used by `quorum user add`).
+pub async fn find_or_create(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<workspace::Model, AppError> {
+    if let Some(w) = workspace::Entity::find()
+        .filter(workspace::Column::Name.eq(name))
+        .one(db)
+        .await?
+    {
+        return Ok(w);
+    }
+    let model = workspace::Model {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        created_at: super::now(),
+    };
+    workspace::Entity::insert(workspace::ActiveModel {
+        id: Set(model.id),
+        name: Set(model.name.clone()),
+        created_at: Set(model.created_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(model)
+}

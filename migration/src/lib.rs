@@ -1,0 +1,39 @@
+//! Quorum's schema, one migration per change, each with a `down()`.
+//!
+//! Migrations name their tables and columns with their own `DeriveIden` enums rather than the
+//! `api` entities, so that a later change to an entity never rewrites an old migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_workspace_and_user;
+mod m20261123_000002_create_account;
+mod m20261123_000003_create_contact;
+mod m20261123_000004_create_buying_committee;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_workspace_and_user::Migration),
+            Box::new(m20261123_000002_create_account::Migration),
+            Box::new(m20261123_000003_create_contact::Migration),
+            Box::new(m20261123_000004_create_buying_committee::Migration),
+        ]
+    }
+}
+
+/// A foreign key from `table.column` to `to.id`, removed with its parent row.
+pub(crate) fn cascade(
+    table: impl IntoTableRef,
+    column: impl IntoIden + 'static,
+    to: impl IntoTableRef,
+    to_id: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, column)
+        .to(to, to_id)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
