@@ -1,1 +1,20 @@
-fn main() {}
+//! Integration tests: the real app on a random port, on SQLite or (with `TEST_DATABASE_URL`)
+//! PostgreSQL, one fresh database per test.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod accounts;
+mod auth;
+mod committees;
+mod contacts;
+mod errors;
+mod health;
+mod helpers;
+mod limits;
+mod loaders;
+mod schema;
+mod tenancy;

@@ -390,16 +390,24 @@ fn uses_technology(ws: WorkspaceId, techs: Vec<String>) -> SimpleExpr {
     Expr::exists(sub)
 }
 
+/// Each condition is false, never NULL, for an account without the attribute, so that `not`
+/// keeps the meaning a person expects: an account with no industry is "not in fintech".
 fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
     let one = |e: SimpleExpr| Cond::all().add(e);
+    let present = |col: account::Column, e: SimpleExpr| Cond::all().add(col.is_not_null()).add(e);
     match c {
-        Condition::IndustryIn(v) => {
-            one(Expr::expr(lower(account::Column::Industry)).is_in(lowered(v)))
-        }
-        Condition::RegionIn(v) => one(Expr::expr(lower(account::Column::Region)).is_in(lowered(v))),
-        Condition::CountryIn(v) => {
-            one(account::Column::Country.is_in(v.iter().map(|c| c.as_str().to_owned())))
-        }
+        Condition::IndustryIn(v) => present(
+            account::Column::Industry,
+            Expr::expr(lower(account::Column::Industry)).is_in(lowered(v)),
+        ),
+        Condition::RegionIn(v) => present(
+            account::Column::Region,
+            Expr::expr(lower(account::Column::Region)).is_in(lowered(v)),
+        ),
+        Condition::CountryIn(v) => present(
+            account::Column::Country,
+            account::Column::Country.is_in(v.iter().map(|c| c.as_str().to_owned())),
+        ),
         Condition::EmployeeCount { min, max } => {
             let mut c = Cond::all().add(account::Column::EmployeeCount.is_not_null());
             if let Some(lo) = min {
@@ -425,14 +433,18 @@ fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
             .into_iter()
             .fold(Cond::all(), |c, t| c.add(uses_technology(ws, vec![t]))),
         Condition::TechnologiesNone(v) => Cond::all().add(uses_technology(ws, lowered(v))).not(),
-        Condition::TierIn(v) => {
-            one(account::Column::Tier.is_in(v.iter().map(|t| i16::from(t.get()))))
-        }
+        Condition::TierIn(v) => present(
+            account::Column::Tier,
+            account::Column::Tier.is_in(v.iter().map(|t| i16::from(t.get()))),
+        ),
         Condition::StageIn(v) => one(account::Column::Stage.is_in(v.iter().map(|s| s.as_str()))),
         Condition::ScoreMin(m) => one(account::Column::ScoreTotal.gte(*m)),
         Condition::FitMin(m) => one(account::Column::ScoreFit.gte(*m)),
         Condition::EngagementMin(m) => one(account::Column::ScoreEngagement.gte(*m)),
-        Condition::OwnerIs(u) => one(account::Column::OwnerId.eq(u.get())),
+        Condition::OwnerIs(u) => present(
+            account::Column::OwnerId,
+            account::Column::OwnerId.eq(u.get()),
+        ),
         Condition::Unassigned(true) => one(account::Column::OwnerId.is_null()),
         Condition::Unassigned(false) => one(account::Column::OwnerId.is_not_null()),
         Condition::NameContains(s) => {

@@ -59,13 +59,14 @@ impl AccountQuery {
             });
             let (key, descending) = order.key();
             let after: Option<After> = after.map(|c| Cursor::decode(&c, "after")).transpose()?;
-            if let Some(a) = &after {
-                if (a.sort, a.descending) != (key, descending) {
-                    return Err(AppError::bad_input(
-                        "after",
-                        "this cursor belongs to another order",
-                    ));
-                }
+            if after
+                .as_ref()
+                .is_some_and(|a| (a.sort, a.descending) != (key, descending))
+            {
+                return Err(AppError::bad_input(
+                    "after",
+                    "this cursor belongs to another order",
+                ));
             }
             let has_previous = after.is_some();
             let page = store::account::page(

@@ -1,0 +1,54 @@
+use quorum_domain::value::Role;
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{code, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_the_database_is_up() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz").send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.get("/readyz").send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz").send().await.unwrap();
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "request id {id:?}");
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_fails_fast_with_unavailable_while_healthz_stays_up() {
+    let app = spawn_app_with(|c| {
+        c.db_max_connections = Some(1);
+        c.db_acquire_timeout_ms = 300;
+    })
+    .await;
+    let marketer = app.user("acme", Role::Marketer).await;
+    // Hold the only connection, as a stuck request would.
+    let held = app.state.db.begin().await.unwrap();
+    let started = std::time::Instant::now();
+    let res = marketer.gql("{ accounts { totalCount } }", json!({})).await;
+    assert_eq!(code(&res), "UNAVAILABLE", "{res}");
+    assert_eq!(res["errors"][0]["extensions"]["retryable"], true);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "failed fast"
+    );
+    assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/readyz").send().await.unwrap().status(), 503);
+    held.rollback().await.unwrap();
+    let res = marketer.gql("{ accounts { totalCount } }", json!({})).await;
+    assert_eq!(res["data"]["accounts"]["totalCount"], 0, "{res}");
+    assert_eq!(app.get("/readyz").send().await.unwrap().status(), 200);
+}

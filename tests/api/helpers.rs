@@ -1,0 +1,335 @@
+//! The real app on a random port, on a database of its own.
+//!
+//! SQLite by default (a file in a temp dir); PostgreSQL when `TEST_DATABASE_URL` names a server
+//! we may create databases on: each test gets `quorum_test_<unix time>_<uuid>` and drops it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use quorum_api::auth::Viewer;
+use quorum_api::config::Config;
+use quorum_api::startup::{Application, connect};
+use quorum_api::state::AppState;
+use quorum_api::store;
+use quorum_domain::value::{Email, Role, UserId, WorkspaceId};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    url: String,
+    dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn fresh() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("quorum-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            None => {
+                let url = format!("sqlite://{}?mode=rwc", dir.join("quorum.db").display());
+                Self { url, dir, pg: None }
+            }
+            Some(admin) => {
+                sweep_leftovers(&admin).await;
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let name = format!("quorum_test_{secs}_{}", uuid::Uuid::new_v4().simple());
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("TEST_DATABASE_URL reachable");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let url = with_database(&admin, &name);
+                Self {
+                    url,
+                    dir,
+                    pg: Some((admin, name)),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn dir(&self) -> &PathBuf {
+        &self.dir
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime; a thread of its own may block on a new one.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(conn) = Database::connect(&admin).await {
+                        conn.execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        ))
+                        .await
+                        .ok();
+                        conn.close().await.ok();
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// Drops test databases left by runs that crashed, once per process. Only those over two
+/// hours old: other test processes may be running now.
+async fn sweep_leftovers(admin: &str) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let Ok(conn) = Database::connect(admin).await else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT datname FROM pg_database WHERE datname LIKE 'quorum_test_%'",
+            ))
+            .await
+            .unwrap_or_default();
+        for row in rows {
+            let Ok(name) = row.try_get::<String>("", "datname") else {
+                continue;
+            };
+            let born = name
+                .split('_')
+                .nth(2)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(now);
+            if now.saturating_sub(born) > 2 * 3600 {
+                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
+            }
+        }
+        conn.close().await.ok();
+    })
+    .await;
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    /// SQL statements run so far by the app's pool.
+    pub statements: Arc<AtomicUsize>,
+    pub db: TestDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The app with `tweak` applied to its test config.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::fresh().await;
+    let mut config = Config::for_tests(db.url().to_owned(), db.dir().clone());
+    tweak(&mut config);
+    let mut conn = connect(&config).await.expect("test database connects");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let app = Application::build_with_db(config, conn)
+        .await
+        .expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        state,
+        statements,
+        db,
+    }
+}
+
+pub const PASSWORD: &str = "password-for-tests";
+
+/// A signed-in user of one workspace.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub id: String,
+    pub email: String,
+}
+
+impl TestApp {
+    /// A user with `role` in `workspace` (created if new), with a token.
+    pub async fn user(&self, workspace: &str, role: Role) -> Client {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let email = format!(
+            "{}-{}@{workspace}.example.com",
+            role.as_str().to_lowercase(),
+            &n[..8]
+        );
+        let id = self.user_with(workspace, role, &email).await;
+        let ws = store::workspace::find_or_create(&self.state.db, workspace)
+            .await
+            .expect("workspace");
+        let viewer = Viewer {
+            user_id: id,
+            workspace_id: WorkspaceId::from(ws.id),
+            role,
+        };
+        let (token, _) = self.state.keys.issue(&viewer, 3600).expect("token");
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token,
+            id: id.to_string(),
+            email,
+        }
+    }
+
+    /// Creates a user with `PASSWORD` and returns its id.
+    pub async fn user_with(&self, workspace: &str, role: Role, email: &str) -> UserId {
+        let ws = store::workspace::find_or_create(&self.state.db, workspace)
+            .await
+            .expect("workspace");
+        let hash = quorum_api::auth::hash_password(PASSWORD.to_owned())
+            .await
+            .expect("hash");
+        let new = store::user::NewUser {
+            email: Email::parse(email).expect("email"),
+            name: email.split('@').next().unwrap_or("user").to_owned(),
+            role,
+            password_hash: hash,
+        };
+        let user = store::user::insert(WorkspaceId::from(ws.id), &self.state.db, new)
+            .await
+            .expect("user");
+        UserId::from(user.id)
+    }
+
+    /// A client that sends no token.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: String::new(),
+            id: String::new(),
+            email: String::new(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.base))
+    }
+
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+impl Client {
+    /// Runs one operation; returns the whole JSON response.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if !self.token.is_empty() {
+            req = req.bearer_auth(&self.token);
+        }
+        let res = req.send().await.expect("request sent");
+        res.json().await.expect("JSON response")
+    }
+
+    /// Same client with another token (forged, expired, …).
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: token.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// Upserts one account with `domain` and returns its id.
+    pub async fn upsert_account(&self, domain: &str) -> String {
+        let res = self
+            .gql(
+                "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+                json!({ "i": [{ "name": domain, "domain": domain }] }),
+            )
+            .await;
+        res["data"]["upsertAccounts"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("upsert failed: {res}"))
+            .to_owned()
+    }
+
+    /// Upserts one contact and returns its id.
+    pub async fn upsert_contact(&self, email: &str) -> String {
+        let res = self
+            .gql(
+                "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
+                json!({ "i": [{ "email": email }] }),
+            )
+            .await;
+        res["data"]["upsertContacts"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("upsert failed: {res}"))
+            .to_owned()
+    }
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(res: &Value) -> &str {
+    res["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no error code>")
+}
+
+/// The `extensions.field` of the first error.
+pub fn field(res: &Value) -> &str {
+    res["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("<no field>")
+}

@@ -1,0 +1,81 @@
+//! Nested fields load in batches: the statements a page costs do not grow with its size.
+
+use quorum_domain::value::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+const PAGE: &str = "query($n: Int) { accounts(first: $n) { edges { node {
+    name owner { name } technologies
+    contacts(first: 5) { totalCount edges { node { email account { domain } } } }
+    buyingCommittees { name coverage members { role contact { email } } }
+} } } }";
+
+async fn statements_for(app: &TestApp, client: &crate::helpers::Client, n: usize) -> usize {
+    let before = app.statements();
+    let res = client.gql(PAGE, json!({ "n": n })).await;
+    assert_eq!(
+        res["data"]["accounts"]["edges"].as_array().map(Vec::len),
+        Some(n),
+        "{res}"
+    );
+    app.statements() - before
+}
+
+#[tokio::test]
+async fn a_page_of_accounts_costs_the_same_statements_at_5_and_50_rows() {
+    let app = spawn_app().await;
+    let m = app.user("acme", Role::Admin).await;
+    let accounts: Vec<Value> = (0..50)
+        .map(|i| json!({ "name": format!("Co {i:02}"), "domain": format!("co{i}.io"), "technologies": ["A", "B"] }))
+        .collect();
+    let res = m
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": accounts }),
+        )
+        .await;
+    let ids: Vec<Value> = res["data"]["upsertAccounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    let contacts: Vec<Value> = (0..50)
+        .flat_map(|i| (0..3).map(move |j| json!({ "email": format!("p{j}@co{i}.io") })))
+        .collect();
+    let res = m
+        .gql(
+            "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
+            json!({ "i": contacts }),
+        )
+        .await;
+    let contact_ids: Vec<Value> = res["data"]["upsertContacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    for (i, account) in ids.iter().enumerate() {
+        let c = m
+            .gql(
+                "mutation($a: ID!) { createBuyingCommittee(accountId: $a, name: \"Deal\") { id } }",
+                json!({ "a": account }),
+            )
+            .await["data"]["createBuyingCommittee"]["id"]
+            .clone();
+        m.gql(
+            "mutation($c: ID!, $p: ID!) { setCommitteeMember(committeeId: $c, contactId: $p, role: CHAMPION) { id } }",
+            json!({ "c": c, "p": contact_ids[i * 3] }),
+        )
+        .await;
+    }
+    let small = statements_for(&app, &m, 5).await;
+    let large = statements_for(&app, &m, 50).await;
+    assert_eq!(
+        small, large,
+        "statements for 5 rows: {small}, for 50: {large}"
+    );
+    // One per relation plus the page and its count: nowhere near one per row.
+    assert!(large <= 10, "{large} statements");
+}
