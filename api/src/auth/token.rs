@@ -71,7 +71,8 @@ impl JwtKeys {
                 (Algorithm::RS256, encoding, decoding)
             }
             None => {
-                let secret = match &config.jwt_secret {
+                // An empty JWT_SECRET (as compose passes when unset) means "not set".
+                let secret = match config.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
                     Some(s) if s.len() >= 32 => s.as_bytes().to_vec(),
                     Some(_) => anyhow::bail!("JWT_SECRET must be at least 32 bytes"),
                     None => load_or_create_secret(&config.data_dir)?,
