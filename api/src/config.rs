@@ -125,6 +125,15 @@ pub struct Config {
     )]
     pub login_backoff_ms: u64,
 
+    /// How long, in milliseconds, a DataLoader gathers keys before one batched query.
+    #[arg(
+        long,
+        env = "QUORUM_LOADER_WINDOW_MS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub loader_window_ms: u64,
+
     /// `text` for people, `json` for log collectors.
     #[arg(long, env = "QUORUM_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -138,6 +147,10 @@ impl Config {
                 self.data_dir.join("quorum.db").display()
             )
         })
+    }
+
+    pub fn loader_window(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.loader_window_ms)
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -167,6 +180,7 @@ impl Config {
             max_body_bytes: 4 * 1024 * 1024,
             shutdown_timeout_secs: 5,
             login_backoff_ms: 250,
+            loader_window_ms: 1,
             log_format: "text".into(),
         }
     }

@@ -33,7 +33,11 @@ pub fn caller(req: &HttpRequest, state: &AppState) -> Caller {
 fn prepare(req: Request, caller: Caller, state: &AppState) -> Request {
     let req = req.data(caller);
     match caller {
-        Caller::Viewer(v) => req.data(Loaders::new(state.db.clone(), v.workspace_id)),
+        Caller::Viewer(v) => req.data(Loaders::new(
+            state.db.clone(),
+            v.workspace_id,
+            state.config.loader_window(),
+        )),
         _ => req,
     }
 }

@@ -206,29 +206,8 @@ async fn accounts_pages_through_every_row_once_in_either_direction() {
         ("CREATED", "DESC"),
         ("SCORE", "DESC"),
     ] {
-        let mut seen = Vec::new();
-        let mut after = Value::Null;
-        loop {
-            let res = m
-                .gql(
-                    LIST,
-                    json!({ "o": { "field": field_name, "direction": dir }, "n": 10, "a": after }),
-                )
-                .await;
-            let conn = &res["data"]["accounts"];
-            assert_eq!(conn["totalCount"], 25, "{res}");
-            seen.extend(
-                conn["edges"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["node"]["domain"].as_str().unwrap().to_owned()),
-            );
-            if conn["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = conn["pageInfo"]["endCursor"].clone();
-        }
+        let vars = json!({ "o": { "field": field_name, "direction": dir }, "n": 10 });
+        let seen = m.walk(LIST, vars, &["accounts"], "domain", 25).await;
         let mut unique = seen.clone();
         unique.sort();
         unique.dedup();

@@ -164,24 +164,15 @@ async fn account_contacts_page_by_email() {
     m.gql(UPSERT, json!({ "i": items })).await;
     let q = "query($id: ID!, $a: String) { account(id: $id) { contacts(first: 3, after: $a) {
         totalCount pageInfo { hasNextPage endCursor } edges { node { email } } } } }";
-    let mut seen = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let res = m.gql(q, json!({ "id": account, "a": after })).await;
-        let conn = &res["data"]["account"]["contacts"];
-        assert_eq!(conn["totalCount"], 7, "{res}");
-        seen.extend(
-            conn["edges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["node"]["email"].as_str().unwrap().to_owned()),
-        );
-        if conn["pageInfo"]["hasNextPage"] != true {
-            break;
-        }
-        after = conn["pageInfo"]["endCursor"].clone();
-    }
+    let seen = m
+        .walk(
+            q,
+            json!({ "id": account }),
+            &["account", "contacts"],
+            "email",
+            7,
+        )
+        .await;
     assert_eq!(
         seen,
         (0..7).map(|i| format!("p{i}@acme.io")).collect::<Vec<_>>()

@@ -283,6 +283,34 @@ impl Client {
         res.json().await.expect("JSON response")
     }
 
+    /// Follows `endCursor` (passed as `$a`) through every page of the connection at `path`,
+    /// checking each page's `totalCount`; returns each edge's `node.<key>` in order.
+    pub async fn walk(
+        &self,
+        query: &str,
+        mut vars: Value,
+        path: &[&str],
+        key: &str,
+        total: u64,
+    ) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let res = self.gql(query, vars.clone()).await;
+            let conn = path.iter().fold(&res["data"], |v, k| &v[*k]);
+            assert_eq!(conn["totalCount"], total, "{res}");
+            let edges = conn["edges"].as_array().unwrap_or_else(|| panic!("{res}"));
+            seen.extend(
+                edges
+                    .iter()
+                    .map(|e| e["node"][key].as_str().unwrap_or_default().to_owned()),
+            );
+            if conn["pageInfo"]["hasNextPage"] != true {
+                return seen;
+            }
+            vars["a"] = conn["pageInfo"]["endCursor"].clone();
+        }
+    }
+
     /// Same client with another token (forged, expired, …).
     pub fn with_token(&self, token: &str) -> Client {
         Client {

@@ -3,7 +3,7 @@
 use quorum_domain::value::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app_with};
 
 const PAGE: &str = "query($n: Int) { accounts(first: $n) { edges { node {
     name owner { name } technologies
@@ -24,7 +24,9 @@ async fn statements_for(app: &TestApp, client: &crate::helpers::Client, n: usize
 
 #[tokio::test]
 async fn a_page_of_accounts_costs_the_same_statements_at_5_and_50_rows() {
-    let app = spawn_app().await;
+    // A wide batch window: with the machine busy running other tests in parallel, the default
+    // 1 ms can close before every sibling field has asked for its key.
+    let app = spawn_app_with(|c| c.loader_window_ms = 50).await;
     let m = app.user("acme", Role::Admin).await;
     let accounts: Vec<Value> = (0..50)
         .map(|i| json!({ "name": format!("Co {i:02}"), "domain": format!("co{i}.io"), "technologies": ["A", "B"] }))

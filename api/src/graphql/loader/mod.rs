@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use quorum_domain::value::{AccountId, CommitteeId, ContactId, UserId, WorkspaceId};
@@ -141,16 +142,24 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, ws: WorkspaceId) -> Self {
+    /// `window` is how long a loader collects keys before it queries: longer batches better
+    /// when workers are starved for CPU, at that much latency per level of nesting.
+    pub fn new(db: DatabaseConnection, ws: WorkspaceId, window: Duration) -> Self {
+        fn make<T>(loader: T, window: Duration) -> DataLoader<T>
+        where
+            T: Send + Sync + 'static,
+        {
+            DataLoader::new(loader, tokio::spawn).delay(window)
+        }
         let db = || db.clone();
         Self {
-            account: DataLoader::new(AccountById { ws, db: db() }, tokio::spawn),
-            user: DataLoader::new(UserById { ws, db: db() }, tokio::spawn),
-            contact: DataLoader::new(ContactById { ws, db: db() }, tokio::spawn),
-            contacts: DataLoader::new(ContactsByAccount { ws, db: db() }, tokio::spawn),
-            committees: DataLoader::new(CommitteesByAccount { ws, db: db() }, tokio::spawn),
-            members: DataLoader::new(MembersByCommittee { ws, db: db() }, tokio::spawn),
-            technologies: DataLoader::new(TechnologiesByAccount { ws, db: db() }, tokio::spawn),
+            account: make(AccountById { ws, db: db() }, window),
+            user: make(UserById { ws, db: db() }, window),
+            contact: make(ContactById { ws, db: db() }, window),
+            contacts: make(ContactsByAccount { ws, db: db() }, window),
+            committees: make(CommitteesByAccount { ws, db: db() }, window),
+            members: make(MembersByCommittee { ws, db: db() }, window),
+            technologies: make(TechnologiesByAccount { ws, db: db() }, window),
         }
     }
 }
