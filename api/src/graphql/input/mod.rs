@@ -21,7 +21,7 @@ use crate::store::Patch;
 pub const MAX_BATCH_ITEMS: usize = 1_000;
 
 /// Refuses an empty or oversized batch.
-pub fn check_batch<T>(items: &[T], field: &str) -> Result<(), AppError> {
+fn check_batch<T>(items: &[T], field: &str) -> Result<(), AppError> {
     if items.is_empty() {
         Err(AppError::bad_input(field, "must contain at least one item"))
     } else if items.len() > MAX_BATCH_ITEMS {
@@ -35,6 +35,32 @@ pub fn check_batch<T>(items: &[T], field: &str) -> Result<(), AppError> {
     } else {
         Ok(())
     }
+}
+
+/// Parses each item at `input[i]` and refuses a batch that names the same key twice (the later
+/// item's `key_field` is at fault): one write per key keeps an upsert's result unambiguous.
+pub fn parse_batch<I, T>(
+    input: Vec<I>,
+    key_field: &str,
+    parse: impl Fn(I, &str) -> Result<T, AppError>,
+    key: impl Fn(&T) -> String,
+) -> Result<Vec<T>, AppError> {
+    check_batch(&input, "input")?;
+    let mut items = Vec::with_capacity(input.len());
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, raw) in input.into_iter().enumerate() {
+        let item = parse(raw, &format!("input[{i}]"))?;
+        let k = key(&item);
+        if let Some(first) = seen.get(&k) {
+            return Err(AppError::bad_input(
+                format!("input[{i}].{key_field}"),
+                format!("{k} is also input[{first}]"),
+            ));
+        }
+        seen.insert(k, i);
+        items.push(item);
+    }
+    Ok(items)
 }
 
 /// An optional input field as a `Patch`, parsing a given value with `parse`.

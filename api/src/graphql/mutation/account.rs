@@ -1,12 +1,10 @@
-use std::collections::HashMap;
-
 use async_graphql::{Context, Object};
 use quorum_domain::value::Role;
 use sea_orm::TransactionTrait;
 
 use crate::auth::{RoleGuard, viewer};
-use crate::error::{AppError, IntoGql};
-use crate::graphql::input::{AccountInput, check_batch};
+use crate::error::IntoGql;
+use crate::graphql::input::{AccountInput, parse_batch};
 use crate::graphql::object::Account;
 use crate::graphql::state;
 use crate::store;
@@ -26,19 +24,9 @@ impl AccountMutation {
     ) -> async_graphql::Result<Vec<Account>> {
         let run = async {
             let v = viewer(ctx)?;
-            check_batch(&input, "input")?;
-            let mut items = Vec::with_capacity(input.len());
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            for (i, raw) in input.into_iter().enumerate() {
-                let item = raw.parse(&format!("input[{i}]"))?;
-                if let Some(first) = seen.insert(item.domain.as_str().to_owned(), i) {
-                    return Err(AppError::bad_input(
-                        format!("input[{i}].domain"),
-                        format!("{} is also input[{first}]", item.domain),
-                    ));
-                }
-                items.push(item);
-            }
+            let items = parse_batch(input, "domain", AccountInput::parse, |a| {
+                a.domain.as_str().to_owned()
+            })?;
             let txn = state(ctx)?.db.begin().await?;
             let rows = store::account::upsert_many(v.workspace_id, &txn, items).await?;
             txn.commit().await?;

@@ -26,13 +26,11 @@ async fn editable(
     db: &impl ConnectionTrait,
     id: &ID,
 ) -> AppResult<store::entity::buying_committee::Model> {
-    let not_found = AppError::NotFound("buying committee");
-    let id = parse_id(id)
-        .map(CommitteeId::from)
-        .ok_or(AppError::NotFound("buying committee"))?;
-    let committee = store::committee::find(v.workspace_id, db, id)
-        .await?
-        .ok_or(not_found)?;
+    let committee = match parse_id(id) {
+        Some(id) => store::committee::find(v.workspace_id, db, CommitteeId::from(id)).await?,
+        None => None,
+    }
+    .ok_or(AppError::NotFound("buying committee"))?;
     let account = store::account::find(v.workspace_id, db, committee.account_id.into())
         .await?
         .ok_or(AppError::NotFound("account"))?;

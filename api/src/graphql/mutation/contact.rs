@@ -1,12 +1,10 @@
-use std::collections::HashMap;
-
 use async_graphql::{Context, Object};
 use quorum_domain::value::Role;
 use sea_orm::TransactionTrait;
 
 use crate::auth::{RoleGuard, viewer};
-use crate::error::{AppError, IntoGql};
-use crate::graphql::input::{ContactInput, check_batch};
+use crate::error::IntoGql;
+use crate::graphql::input::{ContactInput, parse_batch};
 use crate::graphql::object::Contact;
 use crate::graphql::state;
 use crate::store;
@@ -26,19 +24,9 @@ impl ContactMutation {
     ) -> async_graphql::Result<Vec<Contact>> {
         let run = async {
             let v = viewer(ctx)?;
-            check_batch(&input, "input")?;
-            let mut items = Vec::with_capacity(input.len());
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            for (i, raw) in input.into_iter().enumerate() {
-                let item = raw.parse(&format!("input[{i}]"))?;
-                if let Some(first) = seen.insert(item.email.as_str().to_owned(), i) {
-                    return Err(AppError::bad_input(
-                        format!("input[{i}].email"),
-                        format!("{} is also input[{first}]", item.email),
-                    ));
-                }
-                items.push(item);
-            }
+            let items = parse_batch(input, "email", ContactInput::parse, |c| {
+                c.email.as_str().to_owned()
+            })?;
             let txn = state(ctx)?.db.begin().await?;
             let rows = store::contact::upsert_many(v.workspace_id, &txn, items).await?;
             txn.commit().await?;
