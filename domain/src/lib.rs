@@ -5,4 +5,5 @@
 
 pub mod committee;
 pub mod filter;
+pub mod score;
 pub mod value;

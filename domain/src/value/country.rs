@@ -34,9 +34,24 @@ impl CountryCode {
         }
     }
 
+    /// The two upper-case letters, e.g. `DE`.
     pub fn as_str(&self) -> &str {
         // Built only from two ASCII upper-case letters.
         std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl serde::Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+// Through `parse`, so stored JSON cannot smuggle in an unassigned code.
+impl<'de> serde::Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -58,6 +73,14 @@ mod tests {
             Ok("DE".into())
         );
         assert!(CountryCode::parse("US").is_ok());
+    }
+
+    #[test]
+    fn serde_round_trips_through_parse() -> Result<(), serde_json::Error> {
+        let de: CountryCode = serde_json::from_str("\"de\"")?;
+        assert_eq!(serde_json::to_string(&de)?, "\"DE\"");
+        assert!(serde_json::from_str::<CountryCode>("\"UK\"").is_err());
+        Ok(())
     }
 
     #[test]

@@ -6,13 +6,15 @@ mod email;
 mod enums;
 mod ids;
 mod tier;
+mod timestamp;
 
 pub use country::CountryCode;
 pub use domain::{Domain, is_free_mail};
 pub use email::Email;
-pub use enums::{BuyingRole, Role, Seniority, Stage};
+pub use enums::{BuyingRole, EngagementKind, Role, Seniority, Stage};
 pub use ids::{AccountId, CommitteeId, ContactId, UserId, WorkspaceId};
 pub use tier::Tier;
+pub use timestamp::{MILLIS_PER_DAY, Timestamp};
 
 /// Why a raw value was refused; the caller adds which field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
