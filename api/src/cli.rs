@@ -33,6 +33,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Rescore accounts whose score decays with time or was made by an older model, in every
+    /// workspace, then exit (what the server does every `QUORUM_RESCORE_INTERVAL_SECS`).
+    Rescore,
     /// Print a token for a user, for local use with curl or GraphiQL.
     Token {
         #[arg(long)]

@@ -125,6 +125,16 @@ pub struct Config {
     )]
     pub login_backoff_ms: u64,
 
+    /// Seconds between passes that rescore accounts whose engagement or intent decays with
+    /// time (and any scored under an older model); 0 turns the pass off.
+    #[arg(
+        long,
+        env = "QUORUM_RESCORE_INTERVAL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub rescore_interval_secs: u64,
+
     /// How long, in milliseconds, a DataLoader gathers keys before one batched query.
     #[arg(
         long,
@@ -181,6 +191,7 @@ impl Config {
             shutdown_timeout_secs: 5,
             login_backoff_ms: 250,
             loader_window_ms: 1,
+            rescore_interval_secs: 0,
             log_format: "text".into(),
         }
     }

@@ -6,6 +6,8 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod ingest;
+pub mod scoring;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -35,6 +35,15 @@ async fn main() -> anyhow::Result<()> {
             migrate(&connect(&config).await?).await?;
             tracing::info!("migrations applied");
         }
+        Command::Rescore => {
+            init_tracing(&config);
+            let db = connect(&config).await?;
+            migrate(&db).await?;
+            let n = quorum_api::scoring::rescore_stale_everywhere(&db, quorum_api::store::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("rescored {n} accounts");
+        }
         Command::Schema => print!("{}", quorum_api::graphql::sdl()),
         Command::User(UserCommand::Add {
             workspace,

@@ -50,6 +50,21 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
+/// Lowers idle accounts' scores as their engagement decays. Every instance runs it; a pass
+/// is idempotent, so overlapping passes cost work, not correctness.
+async fn rescore_periodically(db: DatabaseConnection, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match crate::scoring::rescore_stale_everywhere(&db, crate::store::now()).await {
+            Ok(n) => tracing::info!(accounts = n, "periodic rescoring done"),
+            Err(e) => tracing::warn!(error = ?e, "periodic rescoring failed; next pass retries"),
+        }
+    }
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -114,6 +129,10 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.listen(listener)?.run();
+        if config.rescore_interval_secs > 0 {
+            let every = Duration::from_secs(config.rescore_interval_secs);
+            tokio::spawn(rescore_periodically(state.db.clone(), every));
+        }
         Ok(Self {
             port,
             server,

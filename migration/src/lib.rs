@@ -9,6 +9,7 @@ mod m20261123_000001_create_workspace_and_user;
 mod m20261123_000002_create_account;
 mod m20261123_000003_create_contact;
 mod m20261123_000004_create_buying_committee;
+mod m20261123_000005_create_engagement;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_account::Migration),
             Box::new(m20261123_000003_create_contact::Migration),
             Box::new(m20261123_000004_create_buying_committee::Migration),
+            Box::new(m20261123_000005_create_engagement::Migration),
         ]
     }
 }

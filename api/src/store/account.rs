@@ -138,6 +138,8 @@ pub async fn upsert_many(
             score_coverage: 0.0,
             score_model_version: 0,
             score_computed_at: None,
+            score_breakdown: "[]".to_owned(),
+            intent_activity: None,
             created_at: now,
             updated_at: now,
         });
@@ -212,6 +214,8 @@ fn active(m: &account::Model) -> account::ActiveModel {
         score_coverage: Set(m.score_coverage),
         score_model_version: Set(m.score_model_version),
         score_computed_at: Set(m.score_computed_at),
+        score_breakdown: Set(m.score_breakdown.clone()),
+        intent_activity: Set(m.intent_activity.clone()),
         created_at: Set(m.created_at),
         updated_at: Set(m.updated_at),
     }
@@ -463,4 +467,38 @@ fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
                 .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
         }
     }
+}
+
+/// Up to `limit` account ids after `after`, in id order. With `stale_for`, only accounts
+/// whose score decays with time (engagement or intent above 0) or was made by another model
+/// version.
+pub async fn ids_page(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    after: Option<AccountId>,
+    limit: u64,
+    stale_for: Option<i32>,
+) -> Result<Vec<AccountId>, AppError> {
+    let mut q = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .filter(account::Column::WorkspaceId.eq(ws.get()));
+    if let Some(a) = after {
+        q = q.filter(account::Column::Id.gt(a.get()));
+    }
+    if let Some(version) = stale_for {
+        q = q.filter(
+            Cond::any()
+                .add(account::Column::ScoreEngagement.gt(0.0))
+                .add(account::Column::ScoreIntent.gt(0.0))
+                .add(account::Column::ScoreModelVersion.ne(version)),
+        );
+    }
+    let ids: Vec<Uuid> = q
+        .order_by_asc(account::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(AccountId::from).collect())
 }

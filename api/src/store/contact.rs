@@ -73,7 +73,7 @@ pub async fn of_accounts(
     Ok(out)
 }
 
-async fn of_emails(
+pub async fn by_emails(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     emails: &[&str],
@@ -100,7 +100,7 @@ pub async fn upsert_many(
     items: Vec<ContactUpsert>,
 ) -> Result<Vec<contact::Model>, AppError> {
     let emails: Vec<&str> = items.iter().map(|i| i.email.as_str()).collect();
-    let mut existing: HashMap<String, contact::Model> = of_emails(ws, db, &emails)
+    let mut existing: HashMap<String, contact::Model> = by_emails(ws, db, &emails)
         .await?
         .into_iter()
         .map(|c| (c.email.clone(), c))

@@ -4,7 +4,9 @@
 pub mod account;
 pub mod committee;
 pub mod contact;
+pub mod engagement;
 pub mod entity;
+pub mod scoring_model;
 pub mod user;
 pub mod workspace;
 

@@ -30,3 +30,17 @@ pub async fn find_or_create(
     .await?;
     Ok(model)
 }
+
+/// Every workspace, for installation-wide jobs (the periodic rescoring).
+pub async fn all_ids(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<quorum_domain::value::WorkspaceId>, AppError> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<Uuid> = workspace::Entity::find()
+        .select_only()
+        .column(workspace::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(Into::into).collect())
+}

@@ -4,11 +4,13 @@
 mod account;
 mod contact;
 mod filter;
+mod model;
 mod user;
 
 pub use account::AccountInput;
 pub use contact::ContactInput;
 pub use filter::{AccountFilterInput, AccountOrder, AccountOrderField};
+pub use model::ScoringModelInput;
 pub use user::UserInput;
 
 use async_graphql::MaybeUndefined;

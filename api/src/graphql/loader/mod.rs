@@ -11,7 +11,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::error::AppError;
 use crate::store;
-use crate::store::entity::{account, app_user, buying_committee, committee_member, contact};
+use crate::store::entity::{
+    account, app_user, buying_committee, committee_member, contact, contact_activity,
+};
+use quorum_domain::score::ScoringModel;
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
 
@@ -35,6 +38,10 @@ loader!(
 loader!(CommitteesByAccount);
 loader!(MembersByCommittee);
 loader!(TechnologiesByAccount);
+loader!(
+    /// A contact's stored engagement aggregates.
+    ActivityByContact
+);
 
 /// Groups rows under the key each one belongs to.
 fn group<K: std::hash::Hash + Eq, V>(
@@ -130,8 +137,26 @@ impl Loader<AccountId> for TechnologiesByAccount {
     }
 }
 
+impl Loader<ContactId> for ActivityByContact {
+    type Value = contact_activity::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[ContactId]) -> LoadResult<ContactId, Self::Value> {
+        let rows = store::engagement::activities_of_contacts(self.ws, &self.db, ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (ContactId::from(r.contact_id), r))
+            .collect())
+    }
+}
+
 /// The request's loaders.
 pub struct Loaders {
+    ws: WorkspaceId,
+    db: DatabaseConnection,
+    /// The scoring model in force, read once per request when a field needs it.
+    model: tokio::sync::OnceCell<ScoringModel>,
+    pub activity: DataLoader<ActivityByContact>,
     pub account: DataLoader<AccountById>,
     pub user: DataLoader<UserById>,
     pub contact: DataLoader<ContactById>,
@@ -151,8 +176,13 @@ impl Loaders {
         {
             DataLoader::new(loader, tokio::spawn).delay(window)
         }
+        let conn = db.clone();
         let db = || db.clone();
         Self {
+            ws,
+            db: conn,
+            model: tokio::sync::OnceCell::new(),
+            activity: make(ActivityByContact { ws, db: db() }, window),
             account: make(AccountById { ws, db: db() }, window),
             user: make(UserById { ws, db: db() }, window),
             contact: make(ContactById { ws, db: db() }, window),
@@ -161,6 +191,15 @@ impl Loaders {
             members: make(MembersByCommittee { ws, db: db() }, window),
             technologies: make(TechnologiesByAccount { ws, db: db() }, window),
         }
+    }
+}
+
+impl Loaders {
+    /// The workspace's scoring model, loaded on first use.
+    pub async fn model(&self) -> Result<&ScoringModel, AppError> {
+        self.model
+            .get_or_try_init(|| store::scoring_model::current(self.ws, &self.db))
+            .await
     }
 }
 

@@ -3,6 +3,8 @@
 mod account;
 mod committee;
 mod contact;
+mod engagement;
+mod model;
 mod session;
 mod user;
 
@@ -17,4 +19,6 @@ pub struct Mutation(
     account::AccountMutation,
     contact::ContactMutation,
     committee::CommitteeMutation,
+    engagement::EngagementMutation,
+    model::ModelMutation,
 );

@@ -6,7 +6,12 @@ use quorum_domain::value::{AccountId, UserId};
 use super::{BuyingCommittee, Contact, Cursor, Stage, TotalCount, User, list_cost, page_size};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{loaders, unshare};
-use crate::store::entity::account;
+use crate::graphql::state;
+use crate::store::{
+    self,
+    entity::{account, score_history},
+};
+use quorum_domain::score::Contribution;
 
 /// A company: the unit Quorum scores, qualifies and routes.
 pub struct Account(pub account::Model);
@@ -94,9 +99,12 @@ impl Account {
         load.await.gql()
     }
 
-    async fn score(&self) -> AccountScore {
+    async fn score(&self) -> async_graphql::Result<AccountScore> {
         let a = &self.0;
-        AccountScore {
+        let breakdown: Vec<Contribution> = serde_json::from_str(&a.score_breakdown)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("stored breakdown unreadable: {e}")))
+            .gql()?;
+        Ok(AccountScore {
             total: a.score_total,
             fit: a.score_fit,
             engagement: a.score_engagement,
@@ -104,9 +112,22 @@ impl Account {
             committee_coverage: a.score_coverage,
             model_version: a.score_model_version,
             computed_at: a.score_computed_at.unwrap_or(a.created_at),
-            // Contributions are stored with scores; none exist before the first scoring.
-            breakdown: Vec::new(),
-        }
+            breakdown: breakdown.into_iter().map(ScoreContribution::from).collect(),
+        })
+    }
+
+    /// A point whenever the total moved by 1 or more, or the model changed; oldest first.
+    async fn score_history(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Vec<ScorePoint>> {
+        let load = async {
+            let ws = quorum_domain::value::WorkspaceId::from(self.0.workspace_id);
+            let rows = store::engagement::history(ws, &state(ctx)?.db, self.id(), since).await?;
+            AppResult::Ok(rows.into_iter().map(ScorePoint::from).collect())
+        };
+        load.await.gql()
     }
 
     /// Contacts by e-mail.
@@ -189,15 +210,54 @@ pub struct AccountScore {
     pub breakdown: Vec<ScoreContribution>,
 }
 
-/// One line of a score's explanation.
+/// One line of a score's explanation. A component's contributions add up to it.
 #[derive(SimpleObject)]
 pub struct ScoreContribution {
-    /// `FIT`, `ENGAGEMENT`, `INTENT` or `COMMITTEE`.
+    /// `FIT`, `ENGAGEMENT`, `INTENT` or `COMMITTEE` (the coverage bonus added to the total).
     pub component: String,
-    /// The rule, event kind and contact, or role behind the points.
+    /// What earned the points: `rule:<name>`, `EMAIL_OPEN by jane@acme.io`, `INTENT_SURGE`
+    /// or `role:CHAMPION`.
     pub source: String,
     pub points: f64,
-    pub detail: Option<String>,
+    /// How the points were reached, for people.
+    pub detail: String,
+}
+
+impl From<Contribution> for ScoreContribution {
+    fn from(c: Contribution) -> Self {
+        Self {
+            component: c.component.as_str().to_owned(),
+            source: c.source,
+            points: c.points,
+            detail: c.detail,
+        }
+    }
+}
+
+/// An account's score at one moment.
+#[derive(SimpleObject)]
+pub struct ScorePoint {
+    pub at: DateTime<Utc>,
+    pub total: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub intent: f64,
+    pub committee_coverage: f64,
+    pub model_version: i32,
+}
+
+impl From<score_history::Model> for ScorePoint {
+    fn from(h: score_history::Model) -> Self {
+        Self {
+            at: h.at,
+            total: h.total,
+            fit: h.fit,
+            engagement: h.engagement,
+            intent: h.intent,
+            committee_coverage: h.coverage,
+            model_version: h.model_version,
+        }
+    }
 }
 
 /// An account id argument, or `NOT_FOUND` (an id that cannot exist is simply not found).

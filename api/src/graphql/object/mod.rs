@@ -5,13 +5,15 @@ mod committee;
 mod connection;
 mod contact;
 mod enums;
+mod model;
 mod user;
 
-pub use account::{Account, AccountScore, ScoreContribution, account_id};
+pub use account::{Account, AccountScore, ScoreContribution, ScorePoint, account_id};
 pub use committee::{BuyingCommittee, CommitteeMember};
 pub use connection::{Cursor, TotalCount, list_cost, page_size};
 pub use contact::Contact;
 pub use enums::{BuyingRole, Role, Seniority, SortDirection, Stage};
+pub use model::ScoringModelObject;
 pub use user::{Session, User};
 
 /// A GraphQL `ID` as a uuid; anything else names nothing, like an unknown id.

@@ -2,6 +2,7 @@
 
 mod account;
 mod contact;
+mod model;
 mod user;
 
 use async_graphql::MergedObject;
@@ -11,4 +12,5 @@ pub struct Query(
     user::UserQuery,
     account::AccountQuery,
     contact::ContactQuery,
+    model::ModelQuery,
 );

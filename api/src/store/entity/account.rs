@@ -23,6 +23,10 @@ pub struct Model {
     pub score_coverage: f64,
     pub score_model_version: i32,
     pub score_computed_at: Option<DateTimeUtc>,
+    /// JSON list of `quorum_domain::score::Contribution`.
+    pub score_breakdown: String,
+    /// JSON `quorum_domain::score::DecayedCount` of INTENT_SURGE signals; null before any.
+    pub intent_activity: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,4 +7,8 @@ pub mod app_user;
 pub mod buying_committee;
 pub mod committee_member;
 pub mod contact;
+pub mod contact_activity;
+pub mod engagement_event;
+pub mod score_history;
+pub mod scoring_model;
 pub mod workspace;

@@ -1,0 +1,255 @@
+//! Rescoring accounts: gather what the pure engine needs, score, write scores and history.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use quorum_domain::score::{
+    self, AccountFacts, ContactActivity, ContactEngagement, DecayedCount, ScoringModel,
+};
+use quorum_domain::value::{
+    AccountId, BuyingRole, CommitteeId, ContactId, CountryCode, EngagementKind, Seniority,
+    Timestamp, WorkspaceId,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::error::AppError;
+use crate::store::entity::{account, contact_activity, engagement_event, score_history};
+use crate::store::{self, engagement::ActivityRow};
+
+pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
+    Timestamp::from_millis(t.timestamp_millis())
+}
+
+pub fn datetime(t: Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(t.millis())
+}
+
+/// The account-level intent aggregate stored on the account row.
+pub fn intent_of(a: &account::Model) -> Result<DecayedCount, AppError> {
+    match &a.intent_activity {
+        None => Ok(DecayedCount::default()),
+        Some(json) => serde_json::from_str(json).map_err(AppError::internal),
+    }
+}
+
+/// A contact's stored aggregates, rebuilt from its raw events when they were built with
+/// another half-life (decayed counts cannot be converted between half-lives).
+pub async fn activity_of(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    row: &contact_activity::Model,
+    model: &ScoringModel,
+) -> Result<ContactActivity, AppError> {
+    if row.half_life_days.to_bits() == model.half_life_days.to_bits() {
+        return serde_json::from_str(&row.activity).map_err(AppError::internal);
+    }
+    let events =
+        store::engagement::events_of_contact(ws, db, ContactId::from(row.contact_id)).await?;
+    Ok(rebuild(&events, model.half_life_days))
+}
+
+/// A contact's aggregates from its raw events.
+pub fn rebuild(events: &[engagement_event::Model], half_life_days: f64) -> ContactActivity {
+    let mut activity = ContactActivity::default();
+    for e in events {
+        if let Ok(kind) = EngagementKind::parse(&e.kind) {
+            activity.record(kind, timestamp(e.occurred_at), half_life_days);
+        }
+    }
+    activity
+}
+
+/// The stored form of a contact's aggregates.
+pub fn activity_row(
+    contact: ContactId,
+    account: Option<AccountId>,
+    activity: ContactActivity,
+    model: &ScoringModel,
+) -> ActivityRow {
+    let last_engaged_at = activity.last_engaged_at.and_then(datetime);
+    ActivityRow {
+        contact,
+        account,
+        activity,
+        half_life_days: model.half_life_days,
+        last_engaged_at,
+    }
+}
+
+/// A history point is kept whenever the total moves by at least this much (or the model
+/// changes), so the chart shows movement without a row per event.
+const HISTORY_STEP: f64 = 1.0;
+
+/// Rescores `ids` under `model` as of `now`, in the caller's transaction; returns how many
+/// accounts were scored. Reads everything for the batch in a handful of queries.
+pub async fn rescore(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+    model: &ScoringModel,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let accounts = store::account::of_ids(ws, db, ids).await?;
+    let mut technologies: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
+    for t in store::account::technologies_of(ws, db, ids).await? {
+        technologies
+            .entry(t.account_id)
+            .or_default()
+            .push(t.technology);
+    }
+    let mut activities: HashMap<uuid::Uuid, ContactActivity> = HashMap::new();
+    for row in store::engagement::activities_of_accounts(ws, db, ids).await? {
+        activities.insert(row.contact_id, activity_of(ws, db, &row, model).await?);
+    }
+    let mut contacts: HashMap<uuid::Uuid, Vec<ContactEngagement>> = HashMap::new();
+    for c in store::contact::of_accounts(ws, db, ids).await? {
+        let Some(account) = c.account_id else {
+            continue;
+        };
+        contacts
+            .entry(account)
+            .or_default()
+            .push(ContactEngagement {
+                id: ContactId::from(c.id),
+                seniority: c
+                    .seniority
+                    .as_deref()
+                    .and_then(|s| Seniority::parse(s).ok()),
+                activity: activities.remove(&c.id).unwrap_or_default(),
+                label: c.email,
+            });
+    }
+    let committees = store::committee::of_accounts(ws, db, ids).await?;
+    let committee_account: HashMap<uuid::Uuid, uuid::Uuid> =
+        committees.iter().map(|c| (c.id, c.account_id)).collect();
+    let committee_ids: Vec<CommitteeId> =
+        committees.iter().map(|c| CommitteeId::from(c.id)).collect();
+    let mut members: HashMap<uuid::Uuid, Vec<(ContactId, BuyingRole)>> = HashMap::new();
+    for m in store::committee::members_of(ws, db, &committee_ids).await? {
+        let (Some(account), Ok(role)) = (
+            committee_account.get(&m.committee_id),
+            BuyingRole::parse(&m.role),
+        ) else {
+            continue;
+        };
+        members
+            .entry(*account)
+            .or_default()
+            .push((ContactId::from(m.contact_id), role));
+    }
+
+    let at = timestamp(now);
+    let mut history = Vec::new();
+    for a in &accounts {
+        let facts = AccountFacts {
+            industry: a.industry.clone(),
+            employee_count: a.employee_count,
+            annual_revenue: a.annual_revenue,
+            country: a
+                .country
+                .as_deref()
+                .and_then(|c| CountryCode::parse(c).ok()),
+            region: a.region.clone(),
+            technologies: technologies.remove(&a.id).unwrap_or_default(),
+        };
+        let people = contacts.remove(&a.id).unwrap_or_default();
+        let roles = members.remove(&a.id).unwrap_or_default();
+        let s = score::score(&facts, &people, &intent_of(a)?, &roles, model, at);
+        let breakdown = serde_json::to_string(&s.breakdown).map_err(AppError::internal)?;
+        account::Entity::update_many()
+            .col_expr(account::Column::ScoreTotal, Expr::value(s.total))
+            .col_expr(account::Column::ScoreFit, Expr::value(s.fit))
+            .col_expr(account::Column::ScoreEngagement, Expr::value(s.engagement))
+            .col_expr(account::Column::ScoreIntent, Expr::value(s.intent))
+            .col_expr(
+                account::Column::ScoreCoverage,
+                Expr::value(s.committee_coverage),
+            )
+            .col_expr(
+                account::Column::ScoreModelVersion,
+                Expr::value(model.version),
+            )
+            .col_expr(account::Column::ScoreComputedAt, Expr::value(now))
+            .col_expr(account::Column::ScoreBreakdown, Expr::value(breakdown))
+            .filter(account::Column::WorkspaceId.eq(ws.get()))
+            .filter(account::Column::Id.eq(a.id))
+            .exec(db)
+            .await?;
+        let moved = a.score_computed_at.is_none()
+            || a.score_model_version != model.version
+            || (s.total - a.score_total).abs() >= HISTORY_STEP;
+        if moved {
+            history.push(score_history::Model {
+                id: store::engagement::history_id(),
+                workspace_id: ws.get(),
+                account_id: a.id,
+                at: now,
+                total: s.total,
+                fit: s.fit,
+                engagement: s.engagement,
+                intent: s.intent,
+                coverage: s.committee_coverage,
+                model_version: model.version,
+            });
+        }
+    }
+    store::engagement::insert_history(db, history).await?;
+    Ok(accounts.len())
+}
+
+/// Accounts rescored per transaction when many are: short transactions keep reads and
+/// ingestion flowing while a whole workspace is rescored.
+pub const BATCH: u64 = 500;
+
+/// Which accounts a pass rescores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every account (a new model was published).
+    All,
+    /// Accounts whose score can have changed by itself: engagement or intent decaying with
+    /// time, or scored under another model version.
+    Stale,
+}
+
+/// Rescores a workspace in batches of [`BATCH`], each in its own transaction; returns how
+/// many accounts were scored.
+pub async fn rescore_workspace(
+    ws: WorkspaceId,
+    db: &sea_orm::DatabaseConnection,
+    model: &ScoringModel,
+    scope: Scope,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    use sea_orm::TransactionTrait;
+    let mut after = None;
+    let mut done = 0;
+    loop {
+        let stale_version = (scope == Scope::Stale).then_some(model.version);
+        let ids = store::account::ids_page(ws, db, after, BATCH, stale_version).await?;
+        let Some(last) = ids.last() else {
+            return Ok(done);
+        };
+        after = Some(*last);
+        let txn = db.begin().await?;
+        done += rescore(ws, &txn, &ids, model, now).await?;
+        txn.commit().await?;
+    }
+}
+
+/// One pass over every workspace with [`Scope::Stale`]: what the periodic re-evaluation and
+/// `quorum rescore` run, so decay lowers idle accounts' scores.
+pub async fn rescore_stale_everywhere(
+    db: &sea_orm::DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut done = 0;
+    for ws in store::workspace::all_ids(db).await? {
+        let model = store::scoring_model::current(ws, db).await?;
+        done += rescore_workspace(ws, db, &model, Scope::Stale, now).await?;
+    }
+    Ok(done)
+}

@@ -1,0 +1,201 @@
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use quorum_domain::score::ContactActivity;
+use quorum_domain::value::{AccountId, ContactId, WorkspaceId};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::entity::{contact_activity, engagement_event, score_history};
+use super::{IN_CHUNK, account::chunked};
+use crate::error::AppError;
+
+/// Which of `event_ids` the workspace has already stored.
+pub async fn known_event_ids(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    event_ids: &[&str],
+) -> Result<HashSet<String>, AppError> {
+    let mut out = HashSet::new();
+    for chunk in event_ids.chunks(IN_CHUNK) {
+        let rows = engagement_event::Entity::find()
+            .filter(engagement_event::Column::WorkspaceId.eq(ws.get()))
+            .filter(engagement_event::Column::EventId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|r| r.event_id));
+    }
+    Ok(out)
+}
+
+/// Appends events (already deduplicated by the caller).
+pub async fn insert_events(
+    db: &impl ConnectionTrait,
+    rows: Vec<engagement_event::Model>,
+) -> Result<(), AppError> {
+    let active = rows.into_iter().map(|r| engagement_event::ActiveModel {
+        id: Set(r.id),
+        workspace_id: Set(r.workspace_id),
+        event_id: Set(r.event_id),
+        account_id: Set(r.account_id),
+        contact_id: Set(r.contact_id),
+        kind: Set(r.kind),
+        occurred_at: Set(r.occurred_at),
+        metadata: Set(r.metadata),
+        received_at: Set(r.received_at),
+    });
+    // 9 columns × 2,000 rows stays under SQLite's bound-parameter limit.
+    for chunk in chunked(active.collect(), 2_000) {
+        engagement_event::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every stored event of one contact, oldest first (for rebuilding its aggregates).
+pub async fn events_of_contact(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    contact: ContactId,
+) -> Result<Vec<engagement_event::Model>, AppError> {
+    Ok(engagement_event::Entity::find()
+        .filter(engagement_event::Column::WorkspaceId.eq(ws.get()))
+        .filter(engagement_event::Column::ContactId.eq(contact.get()))
+        .order_by_asc(engagement_event::Column::OccurredAt)
+        .all(db)
+        .await?)
+}
+
+/// Stored aggregates of these contacts.
+pub async fn activities_of_contacts(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[ContactId],
+) -> Result<Vec<contact_activity::Model>, AppError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            contact_activity::Entity::find()
+                .filter(contact_activity::Column::WorkspaceId.eq(ws.get()))
+                .filter(contact_activity::Column::ContactId.is_in(chunk.iter().map(|c| c.get())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Stored aggregates of every contact of these accounts.
+pub async fn activities_of_accounts(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<contact_activity::Model>, AppError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            contact_activity::Entity::find()
+                .filter(contact_activity::Column::WorkspaceId.eq(ws.get()))
+                .filter(contact_activity::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// One contact's aggregates, ready to store.
+pub struct ActivityRow {
+    pub contact: ContactId,
+    pub account: Option<AccountId>,
+    pub activity: ContactActivity,
+    pub half_life_days: f64,
+    pub last_engaged_at: Option<DateTime<Utc>>,
+}
+
+pub async fn upsert_activities(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    rows: Vec<ActivityRow>,
+) -> Result<(), AppError> {
+    let mut active = Vec::with_capacity(rows.len());
+    for r in rows {
+        let json = serde_json::to_string(&r.activity).map_err(AppError::internal)?;
+        active.push(contact_activity::ActiveModel {
+            contact_id: Set(r.contact.get()),
+            workspace_id: Set(ws.get()),
+            account_id: Set(r.account.map(AccountId::get)),
+            activity: Set(json),
+            half_life_days: Set(r.half_life_days),
+            last_engaged_at: Set(r.last_engaged_at),
+        });
+    }
+    for chunk in chunked(active, 1_000) {
+        contact_activity::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(contact_activity::Column::ContactId)
+                    .update_columns([
+                        contact_activity::Column::AccountId,
+                        contact_activity::Column::Activity,
+                        contact_activity::Column::HalfLifeDays,
+                        contact_activity::Column::LastEngagedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_history(
+    db: &impl ConnectionTrait,
+    rows: Vec<score_history::Model>,
+) -> Result<(), AppError> {
+    let active = rows.into_iter().map(|r| score_history::ActiveModel {
+        id: Set(r.id),
+        workspace_id: Set(r.workspace_id),
+        account_id: Set(r.account_id),
+        at: Set(r.at),
+        total: Set(r.total),
+        fit: Set(r.fit),
+        engagement: Set(r.engagement),
+        intent: Set(r.intent),
+        coverage: Set(r.coverage),
+        model_version: Set(r.model_version),
+    });
+    for chunk in chunked(active.collect(), 2_000) {
+        score_history::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An account's score points since `since` (all when `None`), oldest first.
+pub async fn history(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<score_history::Model>, AppError> {
+    let mut q = score_history::Entity::find()
+        .filter(score_history::Column::WorkspaceId.eq(ws.get()))
+        .filter(score_history::Column::AccountId.eq(account.get()));
+    if let Some(t) = since {
+        q = q.filter(score_history::Column::At.gte(t));
+    }
+    Ok(q.order_by_asc(score_history::Column::At)
+        .order_by_asc(score_history::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A fresh history row id.
+pub fn history_id() -> Uuid {
+    Uuid::now_v7()
+}

@@ -1,0 +1,377 @@
+//! Ingestion and scoring end to end: idempotent, per-item rejection, one transaction.
+
+use chrono::{Duration, Utc};
+use quorum_domain::value::Role;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, code, field, spawn_app};
+
+const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
+    accepted duplicates rescoredAccounts rejected { index eventId reason } } }";
+const SCORE: &str = "query($id: ID!) { account(id: $id) { stage
+    score { total fit engagement intent committeeCoverage modelVersion breakdown { component source points detail } }
+    scoreHistory { total modelVersion }
+    contacts { edges { node { email engagementScore lastEngagedAt } } } } }";
+
+fn ago(days: i64) -> String {
+    (Utc::now() - Duration::days(days)).to_rfc3339()
+}
+
+fn ev(id: &str, email: &str, kind: &str, days_ago: i64) -> Value {
+    json!({ "eventId": id, "contactEmail": email, "kind": kind, "occurredAt": ago(days_ago) })
+}
+
+async fn ingest(c: &Client, events: Vec<Value>) -> Value {
+    let res = c.gql(INGEST, json!({ "e": events })).await;
+    assert!(res["errors"].is_null(), "{res}");
+    res["data"]["ingestEngagements"].clone()
+}
+
+async fn score(c: &Client, id: &str) -> Value {
+    let res = c.gql(SCORE, json!({ "id": id })).await;
+    res["data"]["account"].clone()
+}
+
+/// Each component's contributions add up to the component.
+fn assert_breakdown_sums(score: &Value) {
+    let items = score["breakdown"].as_array().unwrap();
+    for (component, key) in [
+        ("FIT", "fit"),
+        ("ENGAGEMENT", "engagement"),
+        ("INTENT", "intent"),
+    ] {
+        let sum: f64 = items
+            .iter()
+            .filter(|c| c["component"] == component)
+            .map(|c| c["points"].as_f64().unwrap())
+            .sum();
+        let value = score[key].as_f64().unwrap();
+        assert!(
+            (sum - value).abs() < 1e-6,
+            "{component}: {sum} vs {value} in {score}"
+        );
+    }
+}
+
+async fn marketer_with_acme(app: &crate::helpers::TestApp) -> (Client, String) {
+    let m = app.user("acme", Role::Marketer).await;
+    let res = m
+        .gql(
+            "mutation { upsertAccounts(input: [{name: \"Acme\", domain: \"acme.io\", industry: \"Software\", employeeCount: 500, country: \"US\"}]) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = res["data"]["upsertAccounts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    m.gql(
+        "mutation { upsertContacts(input: [{email: \"jane@acme.io\", seniority: VP}, {email: \"ian@acme.io\", seniority: INDIVIDUAL_CONTRIBUTOR}]) { id } }",
+        json!({}),
+    )
+    .await;
+    (m, id)
+}
+
+#[tokio::test]
+async fn ingested_events_score_the_account_with_an_explanation() {
+    let app = spawn_app().await;
+    let (m, id) = marketer_with_acme(&app).await;
+    let before = score(&m, &id).await;
+    assert_eq!(before["score"]["total"], 0.0);
+
+    let out = ingest(
+        &m,
+        vec![
+            ev("e1", "jane@acme.io", "DEMO_REQUEST", 1),
+            ev("e2", "jane@acme.io", "EMAIL_OPEN", 2),
+            ev("e3", "ian@acme.io", "EMAIL_OPEN", 0),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out,
+        json!({ "accepted": 3, "duplicates": 0, "rescoredAccounts": 1, "rejected": [] })
+    );
+
+    let after = score(&m, &id).await;
+    let s = &after["score"];
+    assert!(s["engagement"].as_f64().unwrap() > 0.0, "{after}");
+    assert!(
+        s["fit"].as_f64().unwrap() > 0.0,
+        "the default model likes mid-market software: {after}"
+    );
+    assert!(s["total"].as_f64().unwrap() > 0.0 && s["total"].as_f64().unwrap() <= 100.0);
+    assert_eq!(s["modelVersion"], 1);
+    assert_breakdown_sums(s);
+    let sources: Vec<&str> = s["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"DEMO_REQUEST by jane@acme.io"),
+        "{sources:?}"
+    );
+    assert_eq!(after["scoreHistory"].as_array().map(Vec::len), Some(1));
+    let contacts = after["contacts"]["edges"].as_array().unwrap();
+    let (ian, jane) = (&contacts[0]["node"], &contacts[1]["node"]);
+    assert!(
+        jane["engagementScore"].as_f64().unwrap() > ian["engagementScore"].as_f64().unwrap(),
+        "{contacts:?}"
+    );
+    assert!(jane["lastEngagedAt"].is_string());
+}
+
+#[tokio::test]
+async fn resent_events_are_duplicates_and_never_scored_twice() {
+    let app = spawn_app().await;
+    let (m, id) = marketer_with_acme(&app).await;
+    let batch = vec![
+        ev("a", "jane@acme.io", "PRICING_PAGE_VIEW", 3),
+        ev("b", "jane@acme.io", "EMAIL_CLICK", 3),
+        ev("a", "jane@acme.io", "PRICING_PAGE_VIEW", 3),
+    ];
+    let first = ingest(&m, batch.clone()).await;
+    assert_eq!(
+        (first["accepted"].as_i64(), first["duplicates"].as_i64()),
+        (Some(2), Some(1))
+    );
+    let once = score(&m, &id).await["score"]["engagement"]
+        .as_f64()
+        .unwrap();
+    let again = ingest(&m, batch).await;
+    assert_eq!(
+        again,
+        json!({ "accepted": 0, "duplicates": 3, "rescoredAccounts": 0, "rejected": [] })
+    );
+    let twice = score(&m, &id).await["score"]["engagement"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(once, twice);
+    let stored = quorum_api::store::entity::engagement_event::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+}
+
+#[tokio::test]
+async fn bad_items_are_rejected_one_by_one_and_the_rest_kept() {
+    let app = spawn_app().await;
+    let (m, _) = marketer_with_acme(&app).await;
+    let future = (Utc::now() + Duration::hours(2)).to_rfc3339();
+    let out = ingest(
+        &m,
+        vec![
+            ev("ok-1", "jane@acme.io", "WEB_VISIT", 1),
+            ev("bad-kind", "jane@acme.io", "TELEPATHY", 1),
+            json!({ "eventId": "future", "contactEmail": "jane@acme.io", "kind": "WEB_VISIT", "occurredAt": future }),
+            ev("free-mail", "someone@gmail.com", "WEB_VISIT", 1),
+            json!({ "eventId": "", "contactEmail": "jane@acme.io", "kind": "WEB_VISIT", "occurredAt": ago(1) }),
+            json!({ "eventId": "bad-date", "contactEmail": "jane@acme.io", "kind": "WEB_VISIT", "occurredAt": "yesterday" }),
+            json!({ "eventId": "nobody", "contactId": "01a20684-f85c-725d-b7a7-4dc9b48d827a", "kind": "WEB_VISIT", "occurredAt": ago(1) }),
+            json!({ "eventId": "no-target", "kind": "WEB_VISIT", "occurredAt": ago(1) }),
+            json!({ "eventId": "bad-meta", "contactEmail": "jane@acme.io", "kind": "WEB_VISIT", "occurredAt": ago(1), "metadata": [1, 2] }),
+            json!({ "eventId": "ok-2", "contactEmail": "jane@acme.io", "kind": "WEBINAR_ATTENDED", "occurredAt": ago(2), "metadata": { "topic": "ABM 101" } }),
+        ],
+    )
+    .await;
+    assert_eq!(out["accepted"], 2, "{out}");
+    let rejected: Vec<i64> = out["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rejected, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert!(
+        out["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["reason"].as_str().unwrap().is_empty())
+    );
+}
+
+#[tokio::test]
+async fn unknown_company_emails_and_intent_domains_create_what_they_need() {
+    let app = spawn_app().await;
+    let (m, acme) = marketer_with_acme(&app).await;
+    let out = ingest(
+        &m,
+        vec![
+            ev("n1", "new.person@initech.io", "CONTENT_DOWNLOAD", 1),
+            ev("n2", "kim@eu.acme.io", "EMAIL_CLICK", 1),
+            json!({ "eventId": "s1", "accountDomain": "acme.io", "kind": "INTENT_SURGE", "occurredAt": ago(1) }),
+            json!({ "eventId": "s2", "accountDomain": "umbrella.com", "kind": "INTENT_SURGE", "occurredAt": ago(1) }),
+            json!({ "eventId": "s3", "accountDomain": "acme.io", "kind": "EMAIL_OPEN", "occurredAt": ago(1) }),
+        ],
+    )
+    .await;
+    assert_eq!(out["accepted"], 4, "{out}");
+    assert_eq!(
+        out["rejected"][0]["index"], 4,
+        "a contact-level kind needs a contact"
+    );
+    let res = m.gql("{ accounts { edges { node { domain stage score { intent engagement } contacts { edges { node { email } } } } } } }", json!({})).await;
+    let by_domain: std::collections::HashMap<String, Value> = res["data"]["accounts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["domain"].as_str().unwrap().to_owned(),
+                e["node"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(by_domain.len(), 3, "{res}");
+    assert_eq!(by_domain["initech.io"]["stage"], "TARGET");
+    assert!(
+        by_domain["initech.io"]["score"]["engagement"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        by_domain["umbrella.com"]["score"]["intent"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let acme_emails: Vec<&str> = by_domain["acme.io"]["contacts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["email"].as_str().unwrap())
+        .collect();
+    assert!(
+        acme_emails.contains(&"kim@eu.acme.io"),
+        "a sub-domain joins its company: {acme_emails:?}"
+    );
+    assert!(score(&m, &acme).await["score"]["intent"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn older_events_count_less() {
+    let app = spawn_app().await;
+    let m = app.user("acme", Role::Marketer).await;
+    let fresh = m.upsert_account("fresh.io").await;
+    let stale = m.upsert_account("stale.io").await;
+    ingest(
+        &m,
+        vec![
+            ev("f", "a@fresh.io", "DEMO_REQUEST", 0),
+            ev("s", "a@stale.io", "DEMO_REQUEST", 60),
+        ],
+    )
+    .await;
+    let f = score(&m, &fresh).await["score"]["engagement"]
+        .as_f64()
+        .unwrap();
+    let s = score(&m, &stale).await["score"]["engagement"]
+        .as_f64()
+        .unwrap();
+    assert!(s > 0.0 && s < f, "fresh {f}, 60 days old {s}");
+}
+
+#[tokio::test]
+async fn a_failed_batch_writes_no_events_aggregates_or_scores() {
+    let app = spawn_app().await;
+    let (m, id) = marketer_with_acme(&app).await;
+    let before = score(&m, &id).await;
+    // Break the last write the batch makes, so everything before it must roll back.
+    app.state
+        .db
+        .execute_unprepared("DROP TABLE score_history")
+        .await
+        .unwrap();
+    let res = m.gql(INGEST, json!({ "e": [ev("x", "jane@acme.io", "DEMO_REQUEST", 0), ev("y", "new@initech.io", "EMAIL_OPEN", 0)] })).await;
+    assert_eq!(code(&res), "INTERNAL", "{res}");
+    use quorum_api::store::entity::{account, contact, contact_activity, engagement_event};
+    let db = &app.state.db;
+    assert_eq!(engagement_event::Entity::find().count(db).await.unwrap(), 0);
+    assert_eq!(contact_activity::Entity::find().count(db).await.unwrap(), 0);
+    assert_eq!(
+        contact::Entity::find().count(db).await.unwrap(),
+        2,
+        "no contact created"
+    );
+    assert_eq!(
+        account::Entity::find().count(db).await.unwrap(),
+        1,
+        "no account created"
+    );
+    let after = m
+        .gql(
+            "query($id: ID!) { account(id: $id) { score { total engagement } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        after["data"]["account"]["score"]["total"],
+        before["score"]["total"]
+    );
+}
+
+#[tokio::test]
+async fn another_workspace_never_touches_your_scores() {
+    let app = spawn_app().await;
+    let (m, id) = marketer_with_acme(&app).await;
+    ingest(&m, vec![ev("mine", "jane@acme.io", "EMAIL_OPEN", 0)]).await;
+    let mine = score(&m, &id).await["score"].clone();
+    let jane = m
+        .gql(
+            "{ accounts { edges { node { contacts { edges { node { id email } } } } } } }",
+            json!({}),
+        )
+        .await["data"]["accounts"]["edges"][0]["node"]["contacts"]["edges"][1]["node"]["id"]
+        .clone();
+
+    let globex = app.user("globex", Role::Marketer).await;
+    let out = ingest(
+        &globex,
+        vec![
+            ev("mine", "jane@acme.io", "DEMO_REQUEST", 0),
+            json!({ "eventId": "by-id", "contactId": jane, "kind": "DEMO_REQUEST", "occurredAt": ago(0) }),
+            json!({ "eventId": "surge", "accountDomain": "acme.io", "kind": "INTENT_SURGE", "occurredAt": ago(0) }),
+        ],
+    )
+    .await;
+    // The same event id is theirs to use; the contact id is not theirs to name.
+    assert_eq!(out["accepted"], 2, "{out}");
+    assert_eq!(out["rejected"][0]["eventId"], "by-id");
+    assert_eq!(score(&m, &id).await["score"], mine);
+}
+
+#[tokio::test]
+async fn only_admins_and_marketers_ingest_and_batches_are_bounded() {
+    let app = spawn_app().await;
+    let batch = json!({ "e": [ev("e", "a@acme.io", "EMAIL_OPEN", 0)] });
+    for role in [Role::Manager, Role::Rep] {
+        assert_eq!(
+            code(
+                &app.user("acme", role)
+                    .await
+                    .gql(INGEST, batch.clone())
+                    .await
+            ),
+            "FORBIDDEN"
+        );
+    }
+    assert_eq!(
+        code(&app.anonymous().gql(INGEST, batch).await),
+        "UNAUTHENTICATED"
+    );
+    let m = app.user("acme", Role::Admin).await;
+    let res = m.gql(INGEST, json!({ "e": [] })).await;
+    assert_eq!((code(&res), field(&res)), ("BAD_USER_INPUT", "events"));
+    let too_many: Vec<Value> = (0..10_001)
+        .map(|i| ev(&format!("e{i}"), "a@acme.io", "EMAIL_OPEN", 0))
+        .collect();
+    let res = m.gql(INGEST, json!({ "e": too_many })).await;
+    assert_eq!((code(&res), field(&res)), ("BAD_USER_INPUT", "events"));
+}
