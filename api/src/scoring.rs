@@ -253,3 +253,14 @@ pub async fn rescore_stale_everywhere(
     }
     Ok(done)
 }
+
+/// Rescores `ids` under the model in force, in the caller's transaction: for changes that move
+/// scores (firmographics, seniority, committee membership).
+pub async fn rescore_changed(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<usize, AppError> {
+    let model = store::scoring_model::current(ws, db).await?;
+    rescore(ws, db, ids, &model, store::now()).await
+}

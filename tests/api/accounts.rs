@@ -39,10 +39,23 @@ async fn upsert_accounts_creates_then_updates_by_domain() {
         (a["stage"].as_str(), a["tier"].as_i64()),
         (Some("TARGET"), Some(1))
     );
+    // Fit is scored as soon as the facts are known: the default model's ideal customer.
     assert_eq!(
-        a["score"],
-        json!({ "total": 0.0, "fit": 0.0, "engagement": 0.0, "intent": 0.0, "committeeCoverage": 0.0, "modelVersion": 0, "breakdown": [] })
+        (
+            a["score"]["fit"].as_f64(),
+            a["score"]["engagement"].as_f64(),
+            a["score"]["modelVersion"].as_i64()
+        ),
+        (Some(100.0), Some(0.0), Some(1))
     );
+    assert_eq!(a["score"]["total"], 40.0);
+    let fit_points: f64 = a["score"]["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["points"].as_f64().unwrap())
+        .sum();
+    assert!((fit_points - 100.0).abs() < 1e-9, "{a}");
 
     // Left out keeps, null clears, a value replaces; the id stays.
     let updated = m
@@ -292,7 +305,12 @@ async fn accounts_filter_combines_conditions_in_sql() {
             vec!["Alpha Bank", "Beta 100% Labs", "Delta", "Gamma_Pay"],
         ),
         (json!({ "stageIn": ["SQL"] }), vec![]),
-        (json!({ "scoreMin": 1 }), vec![]),
+        (
+            json!({ "scoreMin": 1 }),
+            vec!["Alpha Bank", "Beta 100% Labs", "Gamma_Pay"],
+        ),
+        (json!({ "fitMin": 70 }), vec!["Alpha Bank", "Gamma_Pay"]),
+        (json!({ "engagementMin": 1 }), vec![]),
         (
             json!({ "unassigned": true }),
             vec!["Alpha Bank", "Beta 100% Labs", "Delta", "Gamma_Pay"],

@@ -79,7 +79,11 @@ async fn ingested_events_score_the_account_with_an_explanation() {
     let app = spawn_app().await;
     let (m, id) = marketer_with_acme(&app).await;
     let before = score(&m, &id).await;
-    assert_eq!(before["score"]["total"], 0.0);
+    assert_eq!(before["score"]["engagement"], 0.0);
+    assert!(
+        before["score"]["fit"].as_f64().unwrap() > 0.0,
+        "fit is scored on upsert: {before}"
+    );
 
     let out = ingest(
         &m,
@@ -115,7 +119,8 @@ async fn ingested_events_score_the_account_with_an_explanation() {
         sources.contains(&"DEMO_REQUEST by jane@acme.io"),
         "{sources:?}"
     );
-    assert_eq!(after["scoreHistory"].as_array().map(Vec::len), Some(1));
+    // One point when the account was created, one for the events.
+    assert_eq!(after["scoreHistory"].as_array().map(Vec::len), Some(2));
     let contacts = after["contacts"]["edges"].as_array().unwrap();
     let (ian, jane) = (&contacts[0]["node"], &contacts[1]["node"]);
     assert!(
@@ -374,4 +379,45 @@ async fn only_admins_and_marketers_ingest_and_batches_are_bounded() {
         .collect();
     let res = m.gql(INGEST, json!({ "e": too_many })).await;
     assert_eq!((code(&res), field(&res)), ("BAD_USER_INPUT", "events"));
+}
+
+#[tokio::test]
+async fn committee_roles_count_once_their_holder_engages() {
+    let app = spawn_app().await;
+    let (m, id) = marketer_with_acme(&app).await;
+    let contacts = m
+        .gql(
+            "query($id: ID!) { account(id: $id) { contacts { edges { node { id email } } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let jane = contacts["data"]["account"]["contacts"]["edges"][1]["node"]["id"].clone();
+    let committee = m
+        .gql(
+            "mutation($a: ID!) { createBuyingCommittee(accountId: $a, name: \"Platform\") { id } }",
+            json!({ "a": id }),
+        )
+        .await["data"]["createBuyingCommittee"]["id"]
+        .clone();
+    m.gql(
+        "mutation($c: ID!, $p: ID!) { setCommitteeMember(committeeId: $c, contactId: $p, role: DECISION_MAKER) { id } }",
+        json!({ "c": committee, "p": jane }),
+    )
+    .await;
+    assert_eq!(
+        score(&m, &id).await["score"]["committeeCoverage"],
+        0.0,
+        "a silent decision maker does not count"
+    );
+    ingest(&m, vec![ev("j1", "jane@acme.io", "WEB_VISIT", 2)]).await;
+    let s = score(&m, &id).await["score"].clone();
+    assert_eq!(s["committeeCoverage"], 0.25, "{s}");
+    let committee_points: f64 = s["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["component"] == "COMMITTEE")
+        .map(|c| c["points"].as_f64().unwrap())
+        .sum();
+    assert!(committee_points > 0.0, "{s}");
 }

@@ -138,7 +138,7 @@ async fn publishing_rescores_every_account_from_aggregates_unless_the_half_life_
     );
     assert_eq!(
         after["scoreHistory"],
-        json!([{ "modelVersion": 1 }, { "modelVersion": 2 }])
+        json!([{ "modelVersion": 1 }, { "modelVersion": 1 }, { "modelVersion": 2 }])
     );
     let model = m.gql(MODEL, json!({})).await;
     assert_eq!(model["data"]["scoringModel"]["weights"]["engagement"], 0.8);
@@ -180,7 +180,7 @@ async fn idle_accounts_decay_when_time_passes() {
     );
     assert_eq!(
         decayed["scoreHistory"].as_array().map(Vec::len),
-        Some(2),
-        "the drop is on record"
+        Some(3),
+        "creation, the events and the drop are on record"
     );
 }

@@ -7,7 +7,10 @@ use crate::error::IntoGql;
 use crate::graphql::input::{AccountInput, parse_batch};
 use crate::graphql::object::Account;
 use crate::graphql::state;
+use crate::scoring;
 use crate::store;
+use crate::store::entity::account;
+use quorum_domain::value::AccountId;
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -29,9 +32,22 @@ impl AccountMutation {
             })?;
             let txn = state(ctx)?.db.begin().await?;
             let rows = store::account::upsert_many(v.workspace_id, &txn, items).await?;
+            // Fit depends on firmographics: the new facts are scored in the same transaction.
+            let ids: Vec<AccountId> = rows.iter().map(|a| AccountId::from(a.id)).collect();
+            scoring::rescore_changed(v.workspace_id, &txn, &ids).await?;
+            let rows = store::account::of_ids(v.workspace_id, &txn, &ids).await?;
             txn.commit().await?;
-            Ok(rows.into_iter().map(Account).collect())
+            Ok(in_order(&ids, rows).into_iter().map(Account).collect())
         };
         run.await.gql()
     }
+}
+
+/// `rows` in the order of `ids`.
+fn in_order(ids: &[AccountId], rows: Vec<account::Model>) -> Vec<account::Model> {
+    let mut by_id: std::collections::HashMap<uuid::Uuid, account::Model> =
+        rows.into_iter().map(|a| (a.id, a)).collect();
+    ids.iter()
+        .filter_map(|id| by_id.remove(&id.get()))
+        .collect()
 }

@@ -6,6 +6,7 @@ use crate::auth::{Viewer, viewer};
 use crate::error::{AppError, AppResult, At, IntoGql};
 use crate::graphql::object::{BuyingCommittee, BuyingRole, account_id, parse_id};
 use crate::graphql::state;
+use crate::scoring;
 use crate::store::{self, entity::account};
 
 #[derive(Default)]
@@ -94,6 +95,8 @@ impl CommitteeMutation {
                 role.into(),
             )
             .await?;
+            // Coverage feeds the score.
+            scoring::rescore_changed(v.workspace_id, &txn, &[committee.account_id.into()]).await?;
             txn.commit().await?;
             Ok(BuyingCommittee(committee))
         };
@@ -119,6 +122,7 @@ impl CommitteeMutation {
             {
                 return Err(AppError::NotFound("committee member"));
             }
+            scoring::rescore_changed(v.workspace_id, &txn, &[committee.account_id.into()]).await?;
             txn.commit().await?;
             Ok(BuyingCommittee(committee))
         };
