@@ -10,8 +10,7 @@ use quorum_domain::value::{
     AccountId, BuyingRole, CommitteeId, ContactId, CountryCode, EngagementKind, Seniority,
     Timestamp, WorkspaceId,
 };
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use crate::error::AppError;
 use crate::store::entity::{account, contact_activity, engagement_event, score_history};
@@ -144,6 +143,7 @@ pub async fn rescore(
 
     let at = timestamp(now);
     let mut history = Vec::new();
+    let mut scores = Vec::with_capacity(accounts.len());
     for a in &accounts {
         let facts = AccountFacts {
             industry: a.industry.clone(),
@@ -159,26 +159,17 @@ pub async fn rescore(
         let people = contacts.remove(&a.id).unwrap_or_default();
         let roles = members.remove(&a.id).unwrap_or_default();
         let s = score::score(&facts, &people, &intent_of(a)?, &roles, model, at);
-        let breakdown = serde_json::to_string(&s.breakdown).map_err(AppError::internal)?;
-        account::Entity::update_many()
-            .col_expr(account::Column::ScoreTotal, Expr::value(s.total))
-            .col_expr(account::Column::ScoreFit, Expr::value(s.fit))
-            .col_expr(account::Column::ScoreEngagement, Expr::value(s.engagement))
-            .col_expr(account::Column::ScoreIntent, Expr::value(s.intent))
-            .col_expr(
-                account::Column::ScoreCoverage,
-                Expr::value(s.committee_coverage),
-            )
-            .col_expr(
-                account::Column::ScoreModelVersion,
-                Expr::value(model.version),
-            )
-            .col_expr(account::Column::ScoreComputedAt, Expr::value(now))
-            .col_expr(account::Column::ScoreBreakdown, Expr::value(breakdown))
-            .filter(account::Column::WorkspaceId.eq(ws.get()))
-            .filter(account::Column::Id.eq(a.id))
-            .exec(db)
-            .await?;
+        scores.push(store::account::ScoreRow {
+            id: AccountId::from(a.id),
+            total: s.total,
+            fit: s.fit,
+            engagement: s.engagement,
+            intent: s.intent,
+            coverage: s.committee_coverage,
+            model_version: model.version,
+            computed_at: now,
+            breakdown: serde_json::to_string(&s.breakdown).map_err(AppError::internal)?,
+        });
         let moved = a.score_computed_at.is_none()
             || a.score_model_version != model.version
             || (s.total - a.score_total).abs() >= HISTORY_STEP;
@@ -197,6 +188,7 @@ pub async fn rescore(
             });
         }
     }
+    store::account::set_scores(ws, db, &scores).await?;
     store::engagement::insert_history(db, history).await?;
     Ok(accounts.len())
 }

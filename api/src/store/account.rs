@@ -502,3 +502,69 @@ pub async fn ids_page(
         .await?;
     Ok(ids.into_iter().map(AccountId::from).collect())
 }
+
+/// A freshly computed score for one account.
+pub struct ScoreRow {
+    pub id: AccountId,
+    pub total: f64,
+    pub fit: f64,
+    pub engagement: f64,
+    pub intent: f64,
+    pub coverage: f64,
+    pub model_version: i32,
+    pub computed_at: DateTime<Utc>,
+    /// JSON list of contributions.
+    pub breakdown: String,
+}
+
+/// Writes many scores with one `UPDATE … FROM` per chunk rather than one statement per
+/// account: a rescore of a 1,000-event batch touches up to 1,000 accounts.
+pub async fn set_scores(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    rows: &[ScoreRow],
+) -> Result<(), AppError> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let backend = db.get_database_backend();
+    // 9 values a row; 500 rows stay under SQLite's 32,766 bound parameters.
+    for chunk in rows.chunks(500) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9 + 1);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        let mut n = 0;
+        let mut next = |values: &mut Vec<Value>, v: Value| {
+            values.push(v);
+            n += 1;
+            if backend == DatabaseBackend::Postgres {
+                format!("${n}")
+            } else {
+                "?".to_owned()
+            }
+        };
+        for r in chunk {
+            let p = [
+                next(&mut values, r.id.get().into()),
+                next(&mut values, r.total.into()),
+                next(&mut values, r.fit.into()),
+                next(&mut values, r.engagement.into()),
+                next(&mut values, r.intent.into()),
+                next(&mut values, r.coverage.into()),
+                next(&mut values, r.model_version.into()),
+                next(&mut values, r.computed_at.into()),
+                next(&mut values, r.breakdown.clone().into()),
+            ];
+            tuples.push(format!("({})", p.join(", ")));
+        }
+        let ws_param = next(&mut values, ws.get().into());
+        let sql = format!(
+            "WITH v(id, total, fit, engagement, intent, coverage, version, computed_at, breakdown) AS (VALUES {}) \
+             UPDATE account SET score_total = v.total, score_fit = v.fit, score_engagement = v.engagement, \
+             score_intent = v.intent, score_coverage = v.coverage, score_model_version = v.version, \
+             score_computed_at = v.computed_at, score_breakdown = v.breakdown \
+             FROM v WHERE account.id = v.id AND account.workspace_id = {ws_param}",
+            tuples.join(", ")
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
