@@ -134,9 +134,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (name, cols, unique) in [
+            // Event id first: deduplication probes a batch's ids, and with the workspace first
+            // PostgreSQL scans the workspace's whole range when its statistics are stale.
             (
-                "uq_engagement_event_workspace_event",
-                vec![EngagementEvent::WorkspaceId, EngagementEvent::EventId],
+                "uq_engagement_event_event_workspace",
+                vec![EngagementEvent::EventId, EngagementEvent::WorkspaceId],
                 true,
             ),
             (
