@@ -377,7 +377,7 @@ async fn resolve(
         _ => None,
     }));
     ensure_accounts(ws, db, domains).await?;
-    for c in store::contact::upsert_many(ws, db, upserts).await? {
+    for c in store::contact::upsert_many(ws, db, upserts).await?.rows {
         by_email.insert(c.email.clone(), (c.id, c.account_id));
     }
     let intent_domains: Vec<Domain> = events

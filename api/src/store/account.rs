@@ -194,31 +194,7 @@ pub async fn upsert_many(
 }
 
 fn active(m: &account::Model) -> account::ActiveModel {
-    account::ActiveModel {
-        id: Set(m.id),
-        workspace_id: Set(m.workspace_id),
-        name: Set(m.name.clone()),
-        domain: Set(m.domain.clone()),
-        industry: Set(m.industry.clone()),
-        employee_count: Set(m.employee_count),
-        annual_revenue: Set(m.annual_revenue),
-        country: Set(m.country.clone()),
-        region: Set(m.region.clone()),
-        tier: Set(m.tier),
-        stage: Set(m.stage.clone()),
-        owner_id: Set(m.owner_id),
-        score_total: Set(m.score_total),
-        score_fit: Set(m.score_fit),
-        score_engagement: Set(m.score_engagement),
-        score_intent: Set(m.score_intent),
-        score_coverage: Set(m.score_coverage),
-        score_model_version: Set(m.score_model_version),
-        score_computed_at: Set(m.score_computed_at),
-        score_breakdown: Set(m.score_breakdown.clone()),
-        intent_activity: Set(m.intent_activity.clone()),
-        created_at: Set(m.created_at),
-        updated_at: Set(m.updated_at),
-    }
+    super::all_set(m.clone())
 }
 
 pub(crate) fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {

@@ -32,13 +32,9 @@ pub async fn insert(
         name,
         created_at: super::now(),
     };
-    buying_committee::Entity::insert(buying_committee::ActiveModel {
-        id: Set(model.id),
-        workspace_id: Set(model.workspace_id),
-        account_id: Set(model.account_id),
-        name: Set(model.name.clone()),
-        created_at: Set(model.created_at),
-    })
+    buying_committee::Entity::insert(super::all_set::<_, buying_committee::ActiveModel>(
+        model.clone(),
+    ))
     .exec_without_returning(db)
     .await
     .map_err(|e| match AppError::from(e) {

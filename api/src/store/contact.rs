@@ -1,11 +1,9 @@
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use quorum_domain::value::{
     AccountId, ContactId, Domain, Email, Seniority, WorkspaceId, is_free_mail,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::contact;
 use super::{IN_CHUNK, Patch, account};
@@ -91,14 +89,23 @@ pub async fn by_emails(
     Ok(out)
 }
 
-/// Creates or updates every item (in the caller's transaction; duplicates already refused) and
-/// returns the rows in input order. An `account_domain` that names no account is an error at
-/// `input[i].accountDomain`, raised before anything is written.
+/// What `upsert_many` wrote.
+pub struct Upserted {
+    /// In input order.
+    pub rows: Vec<contact::Model>,
+    /// Accounts the contacts belonged to before or belong to now: their engagement may have
+    /// moved.
+    pub accounts: BTreeSet<AccountId>,
+}
+
+/// Creates or updates every item (in the caller's transaction; duplicates already refused).
+/// An `account_domain` that names no account is an error at `input[i].accountDomain`, raised
+/// before anything is written.
 pub async fn upsert_many(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     items: Vec<ContactUpsert>,
-) -> Result<Vec<contact::Model>, AppError> {
+) -> Result<Upserted, AppError> {
     let emails: Vec<&str> = items.iter().map(|i| i.email.as_str()).collect();
     let mut existing: HashMap<String, contact::Model> = by_emails(ws, db, &emails)
         .await?
@@ -149,9 +156,17 @@ pub async fn upsert_many(
 
     let now = super::now();
     let mut out = Vec::with_capacity(items.len());
+    let mut accounts = BTreeSet::new();
     let mut inserts = Vec::new();
     for (item, account_id) in items.into_iter().zip(resolved) {
         let current = existing.remove(item.email.as_str());
+        accounts.extend(
+            current
+                .iter()
+                .filter_map(|c| c.account_id)
+                .chain(account_id)
+                .map(AccountId::from),
+        );
         let is_new = current.is_none();
         let base = current.unwrap_or_else(|| contact::Model {
             id: ContactId::new().get(),
@@ -189,20 +204,12 @@ pub async fn upsert_many(
             .exec_without_returning(db)
             .await?;
     }
-    Ok(out)
+    Ok(Upserted {
+        rows: out,
+        accounts,
+    })
 }
 
 fn active(m: &contact::Model) -> contact::ActiveModel {
-    contact::ActiveModel {
-        id: Set(m.id),
-        workspace_id: Set(m.workspace_id),
-        account_id: Set(m.account_id),
-        email: Set(m.email.clone()),
-        name: Set(m.name.clone()),
-        title: Set(m.title.clone()),
-        seniority: Set(m.seniority.clone()),
-        department: Set(m.department.clone()),
-        created_at: Set(m.created_at),
-        updated_at: Set(m.updated_at),
-    }
+    super::all_set(m.clone())
 }

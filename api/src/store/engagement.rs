@@ -36,17 +36,9 @@ pub async fn insert_events(
     db: &impl ConnectionTrait,
     rows: Vec<engagement_event::Model>,
 ) -> Result<(), AppError> {
-    let active = rows.into_iter().map(|r| engagement_event::ActiveModel {
-        id: Set(r.id),
-        workspace_id: Set(r.workspace_id),
-        event_id: Set(r.event_id),
-        account_id: Set(r.account_id),
-        contact_id: Set(r.contact_id),
-        kind: Set(r.kind),
-        occurred_at: Set(r.occurred_at),
-        metadata: Set(r.metadata),
-        received_at: Set(r.received_at),
-    });
+    let active = rows
+        .into_iter()
+        .map(super::all_set::<_, engagement_event::ActiveModel>);
     // 9 columns × 2,000 rows stays under SQLite's bound-parameter limit.
     for chunk in chunked(active.collect(), 2_000) {
         engagement_event::Entity::insert_many(chunk)
@@ -156,18 +148,9 @@ pub async fn insert_history(
     db: &impl ConnectionTrait,
     rows: Vec<score_history::Model>,
 ) -> Result<(), AppError> {
-    let active = rows.into_iter().map(|r| score_history::ActiveModel {
-        id: Set(r.id),
-        workspace_id: Set(r.workspace_id),
-        account_id: Set(r.account_id),
-        at: Set(r.at),
-        total: Set(r.total),
-        fit: Set(r.fit),
-        engagement: Set(r.engagement),
-        intent: Set(r.intent),
-        coverage: Set(r.coverage),
-        model_version: Set(r.model_version),
-    });
+    let active = rows
+        .into_iter()
+        .map(super::all_set::<_, score_history::ActiveModel>);
     for chunk in chunked(active.collect(), 2_000) {
         score_history::Entity::insert_many(chunk)
             .exec_without_returning(db)

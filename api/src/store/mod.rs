@@ -18,6 +18,15 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// `m` with every column set: what inserts and whole-row updates write.
+pub(crate) fn all_set<M, A>(m: M) -> A
+where
+    M: sea_orm::IntoActiveModel<A>,
+    A: sea_orm::ActiveModelTrait,
+{
+    m.into_active_model().reset_all()
+}
+
 /// An optional field of an upsert: left out keeps the stored value, `null` clears it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Patch<T> {

@@ -1,5 +1,5 @@
 use quorum_domain::value::{Email, Role, UserId, WorkspaceId};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::app_user;
 use crate::error::AppError;
@@ -26,23 +26,15 @@ pub async fn insert(
         password_hash: new.password_hash,
         created_at: super::now(),
     };
-    app_user::Entity::insert(app_user::ActiveModel {
-        id: Set(model.id),
-        workspace_id: Set(model.workspace_id),
-        email: Set(model.email.clone()),
-        name: Set(model.name.clone()),
-        role: Set(model.role.clone()),
-        password_hash: Set(model.password_hash.clone()),
-        created_at: Set(model.created_at),
-    })
-    .exec_without_returning(db)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => {
-            AppError::Conflict(format!("a user with e-mail {} already exists", model.email))
-        }
-        other => other,
-    })?;
+    app_user::Entity::insert(super::all_set::<_, app_user::ActiveModel>(model.clone()))
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => {
+                AppError::Conflict(format!("a user with e-mail {} already exists", model.email))
+            }
+            other => other,
+        })?;
     Ok(model)
 }
 

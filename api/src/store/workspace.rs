@@ -1,4 +1,4 @@
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entity::workspace;
@@ -21,13 +21,9 @@ pub async fn find_or_create(
         name: name.to_owned(),
         created_at: super::now(),
     };
-    workspace::Entity::insert(workspace::ActiveModel {
-        id: Set(model.id),
-        name: Set(model.name.clone()),
-        created_at: Set(model.created_at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    workspace::Entity::insert(super::all_set::<_, workspace::ActiveModel>(model.clone()))
+        .exec_without_returning(db)
+        .await?;
     Ok(model)
 }
 

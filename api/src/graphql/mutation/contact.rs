@@ -10,7 +10,6 @@ use crate::graphql::state;
 use crate::scoring;
 use crate::store;
 use quorum_domain::value::AccountId;
-use std::collections::BTreeSet;
 
 #[derive(Default)]
 pub struct ContactMutation;
@@ -31,28 +30,13 @@ impl ContactMutation {
                 c.email.as_str().to_owned()
             })?;
             let txn = state(ctx)?.db.begin().await?;
-            let emails: Vec<&str> = items.iter().map(|c| c.email.as_str()).collect();
+            let done = store::contact::upsert_many(v.workspace_id, &txn, items).await?;
             // Seniority and the account a contact belongs to move engagement: rescore the
             // accounts the contacts leave and join.
-            let mut touched: BTreeSet<AccountId> =
-                store::contact::by_emails(v.workspace_id, &txn, &emails)
-                    .await?
-                    .into_iter()
-                    .filter_map(|c| c.account_id.map(AccountId::from))
-                    .collect();
-            let rows = store::contact::upsert_many(v.workspace_id, &txn, items).await?;
-            touched.extend(
-                rows.iter()
-                    .filter_map(|c| c.account_id.map(AccountId::from)),
-            );
-            scoring::rescore_changed(
-                v.workspace_id,
-                &txn,
-                &touched.into_iter().collect::<Vec<_>>(),
-            )
-            .await?;
+            let touched: Vec<AccountId> = done.accounts.into_iter().collect();
+            scoring::rescore_changed(v.workspace_id, &txn, &touched).await?;
             txn.commit().await?;
-            Ok(rows.into_iter().map(Contact).collect())
+            Ok(done.rows.into_iter().map(Contact).collect())
         };
         run.await.gql()
     }
