@@ -9,7 +9,6 @@ use quorum_domain::score::ContactActivity;
 use quorum_domain::value::{
     AccountId, ContactId, Domain, Email, EngagementKind, WorkspaceId, is_free_mail,
 };
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::scoring::{self, activity_of, activity_row, intent_of, timestamp};
-use crate::store::entity::{account, engagement_event};
+use crate::store::entity::{account, engagement_event, stage_transition};
 use crate::store::{self, Patch, account::AccountUpsert, contact::ContactUpsert};
 
 /// Most events one call takes.
@@ -53,6 +52,8 @@ pub struct Outcome {
     pub duplicates: usize,
     pub rejected: Vec<Rejected>,
     pub rescored_accounts: usize,
+    /// Stage changes the batch caused.
+    pub transitions: Vec<stage_transition::Model>,
 }
 
 /// Who an event is about, before lookups.
@@ -248,20 +249,16 @@ pub async fn ingest(
     // Account intent aggregates live on the account row.
     if !intents.is_empty() {
         let ids: Vec<AccountId> = intents.keys().copied().collect();
+        let mut rows = Vec::with_capacity(ids.len());
         for a in store::account::of_ids(ws, &txn, &ids).await? {
             let mut intent = intent_of(&a)?;
             for at in intents.get(&AccountId::from(a.id)).into_iter().flatten() {
                 intent.add(timestamp(*at), 1.0, model.half_life_days);
             }
-            account::Entity::update_many()
-                .col_expr(
-                    account::Column::IntentActivity,
-                    Expr::value(serde_json::to_string(&intent).map_err(AppError::internal)?),
-                )
-                .filter(account::Column::Id.eq(a.id))
-                .exec(&txn)
-                .await?;
+            let json = serde_json::to_string(&intent).map_err(AppError::internal)?;
+            rows.push((AccountId::from(a.id), json));
         }
+        store::account::set_intents(ws, &txn, &rows).await?;
     }
 
     out.accepted = events.len();
@@ -280,7 +277,9 @@ pub async fn ingest(
         })
         .collect();
     store::engagement::insert_events(&txn, rows).await?;
-    out.rescored_accounts = scoring::rescore(ws, &txn, &accounts, &model, now).await?;
+    let rescored = scoring::rescore(ws, &txn, &accounts, &model, now).await?;
+    out.rescored_accounts = rescored.accounts;
+    out.transitions = rescored.transitions;
     txn.commit().await?;
     Ok(out)
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ingest;
+pub mod qualification;
 pub mod scoring;
 pub mod startup;
 pub mod state;

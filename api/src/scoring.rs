@@ -1,19 +1,22 @@
 //! Rescoring accounts: gather what the pure engine needs, score, write scores and history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use quorum_domain::qualify::{self, Origin, Signals};
 use quorum_domain::score::{
     self, AccountFacts, ContactActivity, ContactEngagement, DecayedCount, ScoringModel,
 };
 use quorum_domain::value::{
-    AccountId, BuyingRole, CommitteeId, ContactId, CountryCode, EngagementKind, Seniority,
+    AccountId, BuyingRole, CommitteeId, ContactId, CountryCode, EngagementKind, Seniority, Stage,
     Timestamp, WorkspaceId,
 };
 use sea_orm::ConnectionTrait;
 
 use crate::error::AppError;
-use crate::store::entity::{account, contact_activity, engagement_event, score_history};
+use crate::store::entity::{
+    account, contact_activity, engagement_event, score_history, stage_transition,
+};
 use crate::store::{self, engagement::ActivityRow};
 
 pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
@@ -40,11 +43,29 @@ pub async fn activity_of(
     row: &contact_activity::Model,
     model: &ScoringModel,
 ) -> Result<ContactActivity, AppError> {
-    if row.half_life_days.to_bits() == model.half_life_days.to_bits() {
-        return serde_json::from_str(&row.activity).map_err(AppError::internal);
+    stored_activity(
+        ws,
+        db,
+        row.contact_id,
+        &row.activity,
+        row.half_life_days,
+        model,
+    )
+    .await
+}
+
+async fn stored_activity(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    contact: uuid::Uuid,
+    json: &str,
+    half_life_days: f64,
+    model: &ScoringModel,
+) -> Result<ContactActivity, AppError> {
+    if half_life_days.to_bits() == model.half_life_days.to_bits() {
+        return serde_json::from_str(json).map_err(AppError::internal);
     }
-    let events =
-        store::engagement::events_of_contact(ws, db, ContactId::from(row.contact_id)).await?;
+    let events = store::engagement::events_of_contact(ws, db, ContactId::from(contact)).await?;
     Ok(rebuild(&events, model.half_life_days))
 }
 
@@ -80,37 +101,58 @@ pub fn activity_row(
 /// changes), so the chart shows movement without a row per event.
 const HISTORY_STEP: f64 = 1.0;
 
-/// Rescores `ids` under `model` as of `now`, in the caller's transaction; returns how many
-/// accounts were scored. Reads everything for the batch in a handful of queries.
-pub async fn rescore(
+/// What the engine needs about one account besides the model and the time.
+pub struct Inputs {
+    pub facts: AccountFacts,
+    pub people: Vec<ContactEngagement>,
+    pub intent: DecayedCount,
+    pub roles: Vec<(ContactId, BuyingRole)>,
+}
+
+impl Inputs {
+    fn score(&self, model: &ScoringModel, at: Timestamp, explain: bool) -> score::AccountScore {
+        let scorer = if explain {
+            score::score
+        } else {
+            score::score_summary
+        };
+        scorer(
+            &self.facts,
+            &self.people,
+            &self.intent,
+            &self.roles,
+            model,
+            at,
+        )
+    }
+}
+
+/// Gathers the inputs of `accounts` (in their order) with a handful of queries for the lot;
+/// `model` decides which half-life the contacts' aggregates must have.
+pub async fn gather(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
-    ids: &[AccountId],
+    accounts: &[account::Model],
     model: &ScoringModel,
-    now: DateTime<Utc>,
-) -> Result<usize, AppError> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let accounts = store::account::of_ids(ws, db, ids).await?;
+) -> Result<Vec<Inputs>, AppError> {
+    let ids: Vec<AccountId> = accounts.iter().map(|a| AccountId::from(a.id)).collect();
     let mut technologies: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
-    for t in store::account::technologies_of(ws, db, ids).await? {
+    for t in store::account::technologies_of(ws, db, &ids).await? {
         technologies
             .entry(t.account_id)
             .or_default()
             .push(t.technology);
     }
-    let mut activities: HashMap<uuid::Uuid, ContactActivity> = HashMap::new();
-    for row in store::engagement::activities_of_accounts(ws, db, ids).await? {
-        activities.insert(row.contact_id, activity_of(ws, db, &row, model).await?);
-    }
     let mut contacts: HashMap<uuid::Uuid, Vec<ContactEngagement>> = HashMap::new();
-    for c in store::contact::of_accounts(ws, db, ids).await? {
-        let Some(account) = c.account_id else {
-            continue;
+    for c in store::contact::scoring_rows(ws, db, &ids).await? {
+        let activity = match (&c.activity, c.half_life_days) {
+            (Some(json), Some(half_life)) => {
+                stored_activity(ws, db, c.id, json, half_life, model).await?
+            }
+            _ => ContactActivity::default(),
         };
         contacts
-            .entry(account)
+            .entry(c.account_id)
             .or_default()
             .push(ContactEngagement {
                 id: ContactId::from(c.id),
@@ -118,11 +160,11 @@ pub async fn rescore(
                     .seniority
                     .as_deref()
                     .and_then(|s| Seniority::parse(s).ok()),
-                activity: activities.remove(&c.id).unwrap_or_default(),
+                activity,
                 label: c.email,
             });
     }
-    let committees = store::committee::of_accounts(ws, db, ids).await?;
+    let committees = store::committee::of_accounts(ws, db, &ids).await?;
     let committee_account: HashMap<uuid::Uuid, uuid::Uuid> =
         committees.iter().map(|c| (c.id, c.account_id)).collect();
     let committee_ids: Vec<CommitteeId> =
@@ -140,25 +182,73 @@ pub async fn rescore(
             .or_default()
             .push((ContactId::from(m.contact_id), role));
     }
+    accounts
+        .iter()
+        .map(|a| {
+            Ok(Inputs {
+                facts: AccountFacts {
+                    industry: a.industry.clone(),
+                    employee_count: a.employee_count,
+                    annual_revenue: a.annual_revenue,
+                    country: a
+                        .country
+                        .as_deref()
+                        .and_then(|c| CountryCode::parse(c).ok()),
+                    region: a.region.clone(),
+                    technologies: technologies.remove(&a.id).unwrap_or_default(),
+                },
+                people: contacts.remove(&a.id).unwrap_or_default(),
+                intent: intent_of(a)?,
+                roles: members.remove(&a.id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
 
+/// What a rescore did.
+#[derive(Debug, Default)]
+pub struct Rescored {
+    pub accounts: usize,
+    /// Stage changes the new scores caused, stored with the scores.
+    pub transitions: Vec<stage_transition::Model>,
+}
+
+/// Rescores `ids` under `model` as of `now`, in the caller's transaction, and applies the
+/// stage changes the new scores call for (qualification). Stores the numbers only:
+/// [`explain`] rebuilds the breakdown of a stored score when someone reads it.
+pub async fn rescore(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+    model: &ScoringModel,
+    now: DateTime<Utc>,
+) -> Result<Rescored, AppError> {
+    if ids.is_empty() {
+        return Ok(Rescored::default());
+    }
+    let accounts = store::account::of_ids(ws, db, ids).await?;
+    let inputs = gather(ws, db, &accounts, model).await?;
     let at = timestamp(now);
     let mut history = Vec::new();
     let mut scores = Vec::with_capacity(accounts.len());
-    for a in &accounts {
-        let facts = AccountFacts {
-            industry: a.industry.clone(),
-            employee_count: a.employee_count,
-            annual_revenue: a.annual_revenue,
-            country: a
-                .country
-                .as_deref()
-                .and_then(|c| CountryCode::parse(c).ok()),
-            region: a.region.clone(),
-            technologies: technologies.remove(&a.id).unwrap_or_default(),
+    let mut changes = Vec::new();
+    for (a, inputs) in accounts.iter().zip(&inputs) {
+        let s = inputs.score(model, at, false);
+        let signals = Signals::new(
+            &s,
+            qualify::latest_high_intent(inputs.people.iter().map(|p| &p.activity)),
+        );
+        let origin = if a.stage_manual {
+            Origin::Manual
+        } else {
+            Origin::Automatic
         };
-        let people = contacts.remove(&a.id).unwrap_or_default();
-        let roles = members.remove(&a.id).unwrap_or_default();
-        let s = score::score(&facts, &people, &intent_of(a)?, &roles, model, at);
+        // A stage this version does not know is left alone.
+        if let Ok(stage) = Stage::parse(&a.stage)
+            && let Some(t) = qualify::evaluate(stage, origin, &signals, &model.thresholds, at)
+        {
+            changes.push((AccountId::from(a.id), t));
+        }
         scores.push(store::account::ScoreRow {
             id: AccountId::from(a.id),
             total: s.total,
@@ -168,7 +258,6 @@ pub async fn rescore(
             coverage: s.committee_coverage,
             model_version: model.version,
             computed_at: now,
-            breakdown: serde_json::to_string(&s.breakdown).map_err(AppError::internal)?,
         });
         let moved = a.score_computed_at.is_none()
             || a.score_model_version != model.version
@@ -190,7 +279,46 @@ pub async fn rescore(
     }
     store::account::set_scores(ws, db, &scores).await?;
     store::engagement::insert_history(db, history).await?;
-    Ok(accounts.len())
+    let transitions =
+        crate::qualification::record(ws, db, &changes, Some(model.version), now).await?;
+    Ok(Rescored {
+        accounts: accounts.len(),
+        transitions,
+    })
+}
+
+/// The breakdown of each account's stored score (in the order given), rebuilt from the
+/// stored inputs under the model version and at the time that score was computed, so it adds
+/// up to the stored numbers: every change to an input rescored the account in the same
+/// transaction. An account never scored has an empty breakdown.
+pub async fn explain(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    accounts: &[account::Model],
+) -> Result<Vec<Vec<score::Contribution>>, AppError> {
+    let mut out = vec![Vec::new(); accounts.len()];
+    let mut by_version: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        if a.score_computed_at.is_some() {
+            by_version.entry(a.score_model_version).or_default().push(i);
+        }
+    }
+    for (version, indexes) in by_version {
+        let Some(model) = store::scoring_model::of_version(ws, db, version).await? else {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "scoring model version {version} is missing"
+            )));
+        };
+        let group: Vec<account::Model> = indexes.iter().map(|i| accounts[*i].clone()).collect();
+        let inputs = gather(ws, db, &group, &model).await?;
+        for ((i, a), inputs) in indexes.iter().zip(&group).zip(&inputs) {
+            let at = a
+                .score_computed_at
+                .map_or(Timestamp::from_millis(0), timestamp);
+            out[*i] = inputs.score(&model, at, true).breakdown;
+        }
+    }
+    Ok(out)
 }
 
 /// Accounts rescored per transaction when many are: short transactions keep reads and
@@ -227,7 +355,7 @@ pub async fn rescore_workspace(
         };
         after = Some(*last);
         let txn = db.begin().await?;
-        done += rescore(ws, &txn, &ids, model, now).await?;
+        done += rescore(ws, &txn, &ids, model, now).await?.accounts;
         txn.commit().await?;
     }
 }
@@ -254,5 +382,5 @@ pub async fn rescore_changed(
     ids: &[AccountId],
 ) -> Result<usize, AppError> {
     let model = store::scoring_model::current(ws, db).await?;
-    rescore(ws, db, ids, &model, store::now()).await
+    Ok(rescore(ws, db, ids, &model, store::now()).await?.accounts)
 }

@@ -5,5 +5,7 @@
 
 pub mod committee;
 pub mod filter;
+pub mod qualify;
+pub mod route;
 pub mod score;
 pub mod value;

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use quorum_domain::score::{
     AccountActivity, AccountFacts, AccountScore, Component, ContactEngagement, DecayedCount, Event,
-    ScoringModel, Weights, aggregate, score,
+    ScoringModel, Weights, aggregate, score, score_summary,
 };
 use quorum_domain::value::{
     BuyingRole, ContactId, CountryCode, EngagementKind, MILLIS_PER_DAY, Seniority, Timestamp,
@@ -226,6 +226,23 @@ proptest! {
         let bonus = case.model.coverage_bonus * s.committee_coverage;
         prop_assert!((component_sum(&s, Component::Committee) - bonus).abs() < 1e-6);
         prop_assert!(s.breakdown.iter().all(|c| c.points.is_finite()));
+
+        // Rescoring stores the summary and explains on read: the numbers must be identical.
+        let activity = aggregate(&events, case.model.half_life_days);
+        let contacts = contacts_of(&activity, &case.seniorities);
+        let summary = score_summary(
+            &case.facts, &contacts, &activity.intent, &case.committee, &case.model, NOW,
+        );
+        prop_assert!(summary.breakdown.is_empty());
+        for (a, b) in [
+            (summary.total, s.total),
+            (summary.fit, s.fit),
+            (summary.engagement, s.engagement),
+            (summary.intent, s.intent),
+            (summary.committee_coverage, s.committee_coverage),
+        ] {
+            prop_assert_eq!(a.to_bits(), b.to_bits());
+        }
     }
 
     #[test]

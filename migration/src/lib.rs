@@ -10,6 +10,8 @@ mod m20261123_000002_create_account;
 mod m20261123_000003_create_contact;
 mod m20261123_000004_create_buying_committee;
 mod m20261123_000005_create_engagement;
+mod m20261123_000006_breakdown_on_read;
+mod m20261123_000007_create_qualification;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_contact::Migration),
             Box::new(m20261123_000004_create_buying_committee::Migration),
             Box::new(m20261123_000005_create_engagement::Migration),
+            Box::new(m20261123_000006_breakdown_on_read::Migration),
+            Box::new(m20261123_000007_create_qualification::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod limits;
 mod loaders;
+mod qualification;
 mod schema;
 mod scoring_model;
 mod tenancy;

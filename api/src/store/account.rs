@@ -40,6 +40,20 @@ pub async fn find(
         .await?)
 }
 
+/// `find`, locking the row until the transaction ends on PostgreSQL (SQLite has one writer).
+pub async fn find_for_update(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    id: AccountId,
+) -> Result<Option<account::Model>, AppError> {
+    let mut q =
+        account::Entity::find_by_id(id.get()).filter(account::Column::WorkspaceId.eq(ws.get()));
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    Ok(q.one(db).await?)
+}
+
 pub async fn of_ids(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
@@ -138,8 +152,9 @@ pub async fn upsert_many(
             score_coverage: 0.0,
             score_model_version: 0,
             score_computed_at: None,
-            score_breakdown: "[]".to_owned(),
             intent_activity: None,
+            stage_manual: false,
+            stage_changed_at: None,
             created_at: now,
             updated_at: now,
         });
@@ -479,6 +494,39 @@ pub async fn ids_page(
     Ok(ids.into_iter().map(AccountId::from).collect())
 }
 
+/// Stores each account's decayed `INTENT_SURGE` aggregate (JSON).
+pub async fn set_intents(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    rows: &[(AccountId, String)],
+) -> Result<(), AppError> {
+    if super::bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(id, intent)| serde_json::json!({ "id": id.get(), "intent": intent }))
+            .collect();
+        return super::bulk::exec(
+            db,
+            "UPDATE account SET intent_activity = v.intent \
+             FROM json_to_recordset($1::json) AS v(id uuid, intent text) \
+             WHERE account.id = v.id AND account.workspace_id = $2",
+            &json,
+            Some(ws.get().into()),
+        )
+        .await;
+    }
+    // SQLite runs in process: a statement per account costs microseconds.
+    for (id, intent) in rows {
+        account::Entity::update_many()
+            .col_expr(account::Column::IntentActivity, Expr::value(intent.clone()))
+            .filter(account::Column::WorkspaceId.eq(ws.get()))
+            .filter(account::Column::Id.eq(id.get()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A freshly computed score for one account.
 pub struct ScoreRow {
     pub id: AccountId,
@@ -489,8 +537,6 @@ pub struct ScoreRow {
     pub coverage: f64,
     pub model_version: i32,
     pub computed_at: DateTime<Utc>,
-    /// JSON list of contributions.
-    pub breakdown: String,
 }
 
 /// Writes many scores with one `UPDATE … FROM` per chunk rather than one statement per
@@ -501,10 +547,34 @@ pub async fn set_scores(
     rows: &[ScoreRow],
 ) -> Result<(), AppError> {
     use sea_orm::{DatabaseBackend, Statement, Value};
+    if super::bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id.get(), "total": r.total, "fit": r.fit, "engagement": r.engagement,
+                    "intent": r.intent, "coverage": r.coverage, "version": r.model_version,
+                    "computed_at": r.computed_at,
+                })
+            })
+            .collect();
+        return super::bulk::exec(
+            db,
+            "UPDATE account SET score_total = v.total, score_fit = v.fit, \
+             score_engagement = v.engagement, score_intent = v.intent, score_coverage = v.coverage, \
+             score_model_version = v.version, score_computed_at = v.computed_at \
+             FROM json_to_recordset($1::json) AS v(id uuid, total float8, fit float8, \
+             engagement float8, intent float8, coverage float8, version int, computed_at timestamptz) \
+             WHERE account.id = v.id AND account.workspace_id = $2",
+            &json,
+            Some(ws.get().into()),
+        )
+        .await;
+    }
     let backend = db.get_database_backend();
-    // 9 values a row; 500 rows stay under SQLite's 32,766 bound parameters.
+    // 8 values a row; 500 rows stay under SQLite's 32,766 bound parameters.
     for chunk in rows.chunks(500) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9 + 1);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8 + 1);
         let mut tuples = Vec::with_capacity(chunk.len());
         let mut n = 0;
         let mut next = |values: &mut Vec<Value>, v: Value| {
@@ -526,16 +596,15 @@ pub async fn set_scores(
                 next(&mut values, r.coverage.into()),
                 next(&mut values, r.model_version.into()),
                 next(&mut values, r.computed_at.into()),
-                next(&mut values, r.breakdown.clone().into()),
             ];
             tuples.push(format!("({})", p.join(", ")));
         }
         let ws_param = next(&mut values, ws.get().into());
         let sql = format!(
-            "WITH v(id, total, fit, engagement, intent, coverage, version, computed_at, breakdown) AS (VALUES {}) \
+            "WITH v(id, total, fit, engagement, intent, coverage, version, computed_at) AS (VALUES {}) \
              UPDATE account SET score_total = v.total, score_fit = v.fit, score_engagement = v.engagement, \
              score_intent = v.intent, score_coverage = v.coverage, score_model_version = v.version, \
-             score_computed_at = v.computed_at, score_breakdown = v.breakdown \
+             score_computed_at = v.computed_at \
              FROM v WHERE account.id = v.id AND account.workspace_id = {ws_param}",
             tuples.join(", ")
         );

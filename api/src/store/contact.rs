@@ -71,6 +71,56 @@ pub async fn of_accounts(
     Ok(out)
 }
 
+/// What scoring needs of a contact: who it is, its seniority and its stored aggregates.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ScoringRow {
+    pub id: uuid::Uuid,
+    pub account_id: uuid::Uuid,
+    pub email: String,
+    pub seniority: Option<String>,
+    /// JSON aggregates and their half-life; `None` before the contact's first event.
+    pub activity: Option<String>,
+    pub half_life_days: Option<f64>,
+}
+
+/// Every contact of these accounts with its aggregates, in one query (a rescore of an ingest
+/// batch reads thousands of them).
+pub async fn scoring_rows(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<ScoringRow>, AppError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::{FromQueryResult, StatementBuilder};
+
+    use super::entity::contact_activity as ca;
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let query = Query::select()
+            .column((contact::Entity, contact::Column::Id))
+            .column((contact::Entity, contact::Column::AccountId))
+            .column((contact::Entity, contact::Column::Email))
+            .column((contact::Entity, contact::Column::Seniority))
+            .column((ca::Entity, ca::Column::Activity))
+            .column((ca::Entity, ca::Column::HalfLifeDays))
+            .from(contact::Entity)
+            .left_join(
+                ca::Entity,
+                Expr::col((ca::Entity, ca::Column::ContactId))
+                    .equals((contact::Entity, contact::Column::Id)),
+            )
+            .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(ws.get()))
+            .and_where(
+                Expr::col((contact::Entity, contact::Column::AccountId))
+                    .is_in(chunk.iter().map(|i| i.get())),
+            )
+            .to_owned();
+        let stmt = StatementBuilder::build(&query, &db.get_database_backend());
+        out.extend(ScoringRow::find_by_statement(stmt).all(db).await?);
+    }
+    Ok(out)
+}
+
 pub async fn by_emails(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,

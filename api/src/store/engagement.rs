@@ -6,11 +6,12 @@ use quorum_domain::value::{AccountId, ContactId, WorkspaceId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
 use super::entity::{contact_activity, engagement_event, score_history};
-use super::{IN_CHUNK, account::chunked};
+use super::{IN_CHUNK, account::chunked, bulk};
 use crate::error::AppError;
 
 /// Which of `event_ids` the workspace has already stored.
@@ -21,12 +22,15 @@ pub async fn known_event_ids(
 ) -> Result<HashSet<String>, AppError> {
     let mut out = HashSet::new();
     for chunk in event_ids.chunks(IN_CHUNK) {
-        let rows = engagement_event::Entity::find()
+        let rows: Vec<String> = engagement_event::Entity::find()
+            .select_only()
+            .column(engagement_event::Column::EventId)
             .filter(engagement_event::Column::WorkspaceId.eq(ws.get()))
             .filter(engagement_event::Column::EventId.is_in(chunk.iter().copied()))
+            .into_tuple()
             .all(db)
             .await?;
-        out.extend(rows.into_iter().map(|r| r.event_id));
+        out.extend(rows);
     }
     Ok(out)
 }
@@ -36,6 +40,30 @@ pub async fn insert_events(
     db: &impl ConnectionTrait,
     rows: Vec<engagement_event::Model>,
 ) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let rows: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "workspace_id": r.workspace_id, "event_id": r.event_id,
+                    "account_id": r.account_id, "contact_id": r.contact_id, "kind": r.kind,
+                    "occurred_at": r.occurred_at, "metadata": r.metadata,
+                    "received_at": r.received_at,
+                })
+            })
+            .collect();
+        return bulk::exec(
+            db,
+            "INSERT INTO engagement_event \
+             (id, workspace_id, event_id, account_id, contact_id, kind, occurred_at, metadata, received_at) \
+             SELECT * FROM json_to_recordset($1::json) AS r(id uuid, workspace_id uuid, \
+             event_id text, account_id uuid, contact_id uuid, kind text, occurred_at timestamptz, \
+             metadata text, received_at timestamptz)",
+            &rows,
+            None,
+        )
+        .await;
+    }
     let active = rows
         .into_iter()
         .map(super::all_set::<_, engagement_event::ActiveModel>);
@@ -81,25 +109,6 @@ pub async fn activities_of_contacts(
     Ok(out)
 }
 
-/// Stored aggregates of every contact of these accounts.
-pub async fn activities_of_accounts(
-    ws: WorkspaceId,
-    db: &impl ConnectionTrait,
-    ids: &[AccountId],
-) -> Result<Vec<contact_activity::Model>, AppError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        out.extend(
-            contact_activity::Entity::find()
-                .filter(contact_activity::Column::WorkspaceId.eq(ws.get()))
-                .filter(contact_activity::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(out)
-}
-
 /// One contact's aggregates, ready to store.
 pub struct ActivityRow {
     pub contact: ContactId,
@@ -114,6 +123,32 @@ pub async fn upsert_activities(
     db: &impl ConnectionTrait,
     rows: Vec<ActivityRow>,
 ) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let mut json = Vec::with_capacity(rows.len());
+        for r in rows {
+            json.push(serde_json::json!({
+                "contact_id": r.contact.get(),
+                "account_id": r.account.map(AccountId::get),
+                "activity": serde_json::to_string(&r.activity).map_err(AppError::internal)?,
+                "half_life_days": r.half_life_days,
+                "last_engaged_at": r.last_engaged_at,
+            }));
+        }
+        return bulk::exec(
+            db,
+            "INSERT INTO contact_activity \
+             (contact_id, workspace_id, account_id, activity, half_life_days, last_engaged_at) \
+             SELECT r.contact_id, $2, r.account_id, r.activity, r.half_life_days, r.last_engaged_at \
+             FROM json_to_recordset($1::json) AS r(contact_id uuid, account_id uuid, activity text, \
+             half_life_days float8, last_engaged_at timestamptz) \
+             ON CONFLICT (contact_id) DO UPDATE SET account_id = excluded.account_id, \
+             activity = excluded.activity, half_life_days = excluded.half_life_days, \
+             last_engaged_at = excluded.last_engaged_at",
+            &json,
+            Some(ws.get().into()),
+        )
+        .await;
+    }
     let mut active = Vec::with_capacity(rows.len());
     for r in rows {
         let json = serde_json::to_string(&r.activity).map_err(AppError::internal)?;
@@ -148,6 +183,29 @@ pub async fn insert_history(
     db: &impl ConnectionTrait,
     rows: Vec<score_history::Model>,
 ) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let rows: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "workspace_id": r.workspace_id, "account_id": r.account_id,
+                    "at": r.at, "total": r.total, "fit": r.fit, "engagement": r.engagement,
+                    "intent": r.intent, "coverage": r.coverage, "model_version": r.model_version,
+                })
+            })
+            .collect();
+        return bulk::exec(
+            db,
+            "INSERT INTO score_history \
+             (id, workspace_id, account_id, at, total, fit, engagement, intent, coverage, model_version) \
+             SELECT * FROM json_to_recordset($1::json) AS r(id uuid, workspace_id uuid, \
+             account_id uuid, at timestamptz, total float8, fit float8, engagement float8, \
+             intent float8, coverage float8, model_version int)",
+            &rows,
+            None,
+        )
+        .await;
+    }
     let active = rows
         .into_iter()
         .map(super::all_set::<_, score_history::ActiveModel>);

@@ -2,10 +2,12 @@
 //! forget tenancy: an id from another workspace finds nothing, exactly like a missing one.
 
 pub mod account;
+mod bulk;
 pub mod committee;
 pub mod contact;
 pub mod engagement;
 pub mod entity;
+pub mod qualification;
 pub mod scoring_model;
 pub mod user;
 pub mod workspace;

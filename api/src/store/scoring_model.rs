@@ -26,16 +26,36 @@ pub async fn current_with_time(
         .await?;
     match row {
         None => Ok((ScoringModel::default(), None)),
-        Some(r) => {
-            let model = serde_json::from_str(&r.definition).map_err(|e| {
-                AppError::internal(anyhow::anyhow!(
-                    "stored scoring model {} unreadable: {e}",
-                    r.version
-                ))
-            })?;
-            Ok((model, Some(r.created_at)))
-        }
+        Some(r) => Ok((parse(&r)?, Some(r.created_at))),
     }
+}
+
+/// One published version; version 1 is the built-in default when the workspace never
+/// published its own.
+pub async fn of_version(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    version: i32,
+) -> Result<Option<ScoringModel>, AppError> {
+    let row = scoring_model::Entity::find()
+        .filter(scoring_model::Column::WorkspaceId.eq(ws.get()))
+        .filter(scoring_model::Column::Version.eq(version))
+        .one(db)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(parse(&r)?)),
+        None if version == ScoringModel::default().version => Ok(Some(ScoringModel::default())),
+        None => Ok(None),
+    }
+}
+
+fn parse(r: &scoring_model::Model) -> Result<ScoringModel, AppError> {
+    serde_json::from_str(&r.definition).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "stored scoring model {} unreadable: {e}",
+            r.version
+        ))
+    })
 }
 
 /// Stores `model` (already validated, its version the next one). Two publishes racing for

@@ -20,6 +20,7 @@ pub async fn find_or_create(
         id: Uuid::now_v7(),
         name: name.to_owned(),
         created_at: super::now(),
+        outbox_seq: 0,
     };
     workspace::Entity::insert(super::all_set::<_, workspace::ActiveModel>(model.clone()))
         .exec_without_returning(db)

@@ -13,8 +13,9 @@ use crate::error::AppError;
 use crate::store;
 use crate::store::entity::{
     account, app_user, buying_committee, committee_member, contact, contact_activity,
+    stage_transition,
 };
-use quorum_domain::score::ScoringModel;
+use quorum_domain::score::{Contribution, ScoringModel};
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
 
@@ -42,6 +43,23 @@ loader!(
     /// A contact's stored engagement aggregates.
     ActivityByContact
 );
+loader!(
+    /// An account's stage transitions, oldest first.
+    TransitionsByAccount
+);
+loader!(
+    /// The breakdown of a stored score, rebuilt on read (see `scoring::explain`).
+    BreakdownByScore
+);
+
+/// Which stored score to explain: the version and time are the ones the reader saw, so the
+/// lines match its numbers even if the account was rescored meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScoreKey {
+    pub account: AccountId,
+    pub version: i32,
+    pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// Groups rows under the key each one belongs to.
 fn group<K: std::hash::Hash + Eq, V>(
@@ -150,6 +168,44 @@ impl Loader<ContactId> for ActivityByContact {
     }
 }
 
+impl Loader<ScoreKey> for BreakdownByScore {
+    type Value = Vec<Contribution>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[ScoreKey]) -> LoadResult<ScoreKey, Self::Value> {
+        let ids: Vec<AccountId> = keys.iter().map(|k| k.account).collect();
+        let rows: HashMap<AccountId, account::Model> =
+            store::account::of_ids(self.ws, &self.db, &ids)
+                .await?
+                .into_iter()
+                .map(|a| (AccountId::from(a.id), a))
+                .collect();
+        // As the reader saw them: two keys of one account (rescored between two reads) are
+        // explained each at its own version and time.
+        let (found, as_seen): (Vec<ScoreKey>, Vec<account::Model>) = keys
+            .iter()
+            .filter_map(|k| {
+                let mut a = rows.get(&k.account)?.clone();
+                a.score_model_version = k.version;
+                a.score_computed_at = k.computed_at;
+                Some((*k, a))
+            })
+            .unzip();
+        let lines = crate::scoring::explain(self.ws, &self.db, &as_seen).await?;
+        Ok(found.into_iter().zip(lines).collect())
+    }
+}
+
+impl Loader<AccountId> for TransitionsByAccount {
+    type Value = Vec<stage_transition::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::qualification::transitions_of(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |t| Some(AccountId::from(t.account_id))))
+    }
+}
+
 /// The request's loaders.
 pub struct Loaders {
     ws: WorkspaceId,
@@ -164,6 +220,8 @@ pub struct Loaders {
     pub committees: DataLoader<CommitteesByAccount>,
     pub members: DataLoader<MembersByCommittee>,
     pub technologies: DataLoader<TechnologiesByAccount>,
+    pub breakdown: DataLoader<BreakdownByScore>,
+    pub transitions: DataLoader<TransitionsByAccount>,
 }
 
 impl Loaders {
@@ -190,6 +248,8 @@ impl Loaders {
             committees: make(CommitteesByAccount { ws, db: db() }, window),
             members: make(MembersByCommittee { ws, db: db() }, window),
             technologies: make(TechnologiesByAccount { ws, db: db() }, window),
+            breakdown: make(BreakdownByScore { ws, db: db() }, window),
+            transitions: make(TransitionsByAccount { ws, db: db() }, window),
         }
     }
 }

@@ -3,6 +3,7 @@ use quorum_domain::value::Role;
 
 use crate::auth::{RoleGuard, viewer};
 use crate::error::IntoGql;
+use crate::graphql::object::StageTransition;
 use crate::graphql::state;
 use crate::ingest::{self, RawEvent};
 
@@ -46,6 +47,9 @@ pub struct IngestResult {
     pub rejected: Vec<RejectedEvent>,
     /// Accounts whose score was recomputed.
     pub rescored_accounts: i32,
+    /// Accounts the batch moved up the funnel (to `ENGAGED`, `MQL` or `SQL`), in the same
+    /// transaction as the events.
+    pub promotions: Vec<StageTransition>,
 }
 
 #[derive(Default)]
@@ -94,6 +98,15 @@ impl EngagementMutation {
                     })
                     .collect(),
                 rescored_accounts: count(out.rescored_accounts),
+                promotions: out
+                    .transitions
+                    .into_iter()
+                    .filter(|t| {
+                        let rank = |s: &str| quorum_domain::value::Stage::parse(s).ok();
+                        rank(&t.to_stage) > rank(&t.from_stage)
+                    })
+                    .map(StageTransition)
+                    .collect(),
             })
         };
         run.await.gql()

@@ -6,6 +6,7 @@ mod contact;
 mod engagement;
 mod model;
 mod session;
+mod stage;
 mod user;
 
 pub use user::MIN_PASSWORD;
@@ -21,4 +22,5 @@ pub struct Mutation(
     committee::CommitteeMutation,
     engagement::EngagementMutation,
     model::ModelMutation,
+    stage::StageMutation,
 );

@@ -1,11 +1,14 @@
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use quorum_domain::value::{AccountId, UserId};
 
-use super::{BuyingCommittee, Contact, Cursor, Stage, TotalCount, User, list_cost, page_size};
+use super::{
+    BuyingCommittee, Contact, Cursor, Stage, StageTransition, TotalCount, User, list_cost,
+    page_size,
+};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::graphql::loader::{loaders, unshare};
+use crate::graphql::loader::{ScoreKey, loaders, unshare};
 use crate::graphql::state;
 use crate::store::{
     self,
@@ -99,12 +102,9 @@ impl Account {
         load.await.gql()
     }
 
-    async fn score(&self) -> async_graphql::Result<AccountScore> {
+    async fn score(&self) -> AccountScore {
         let a = &self.0;
-        let breakdown: Vec<Contribution> = serde_json::from_str(&a.score_breakdown)
-            .map_err(|e| AppError::internal(anyhow::anyhow!("stored breakdown unreadable: {e}")))
-            .gql()?;
-        Ok(AccountScore {
+        AccountScore {
             total: a.score_total,
             fit: a.score_fit,
             engagement: a.score_engagement,
@@ -112,8 +112,26 @@ impl Account {
             committee_coverage: a.score_coverage,
             model_version: a.score_model_version,
             computed_at: a.score_computed_at.unwrap_or(a.created_at),
-            breakdown: breakdown.into_iter().map(ScoreContribution::from).collect(),
-        })
+            key: ScoreKey {
+                account: self.id(),
+                version: a.score_model_version,
+                computed_at: a.score_computed_at,
+            },
+        }
+    }
+
+    /// Every stage change, oldest first.
+    async fn transitions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StageTransition>> {
+        let load = async {
+            let rows = loaders(ctx)?
+                .transitions
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?
+                .unwrap_or_default();
+            AppResult::Ok(rows.into_iter().map(StageTransition).collect())
+        };
+        load.await.gql()
     }
 
     /// A point whenever the total moved by 1 or more, or the model changed; oldest first.
@@ -196,6 +214,7 @@ impl Account {
 
 /// An account's score and why: every number comes with the contributions that add up to it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AccountScore {
     /// 0–100, the model's weighted blend of the components.
     pub total: f64,
@@ -207,7 +226,26 @@ pub struct AccountScore {
     /// 0 until a scoring model has scored the account.
     pub model_version: i32,
     pub computed_at: DateTime<Utc>,
-    pub breakdown: Vec<ScoreContribution>,
+    #[graphql(skip)]
+    pub key: ScoreKey,
+}
+
+#[ComplexObject]
+impl AccountScore {
+    /// The contributions behind these numbers, rebuilt under the same model version and as of
+    /// `computedAt`; empty before the first scoring.
+    async fn breakdown(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ScoreContribution>> {
+        let load = async {
+            let lines = loaders(ctx)?
+                .breakdown
+                .load_one(self.key)
+                .await
+                .map_err(unshare)?
+                .unwrap_or_default();
+            AppResult::Ok(lines.into_iter().map(ScoreContribution::from).collect())
+        };
+        load.await.gql()
+    }
 }
 
 /// One line of a score's explanation. A component's contributions add up to it.

@@ -6,6 +6,7 @@ mod connection;
 mod contact;
 mod enums;
 mod model;
+mod transition;
 mod user;
 
 pub use account::{Account, AccountScore, ScoreContribution, ScorePoint, account_id};
@@ -14,6 +15,7 @@ pub use connection::{Cursor, TotalCount, list_cost, page_size};
 pub use contact::Contact;
 pub use enums::{BuyingRole, Role, Seniority, SortDirection, Stage};
 pub use model::ScoringModelObject;
+pub use transition::StageTransition;
 pub use user::{Session, User};
 
 /// A GraphQL `ID` as a uuid; anything else names nothing, like an unknown id.

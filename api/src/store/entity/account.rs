@@ -23,10 +23,11 @@ pub struct Model {
     pub score_coverage: f64,
     pub score_model_version: i32,
     pub score_computed_at: Option<DateTimeUtc>,
-    /// JSON list of `quorum_domain::score::Contribution`.
-    pub score_breakdown: String,
     /// JSON `quorum_domain::score::DecayedCount` of INTENT_SURGE signals; null before any.
     pub intent_activity: Option<String>,
+    /// Whether a person set the current stage (automation then never demotes it).
+    pub stage_manual: bool,
+    pub stage_changed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,6 +9,8 @@ pub mod committee_member;
 pub mod contact;
 pub mod contact_activity;
 pub mod engagement_event;
+pub mod outbox;
 pub mod score_history;
 pub mod scoring_model;
+pub mod stage_transition;
 pub mod workspace;

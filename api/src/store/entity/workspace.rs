@@ -7,6 +7,8 @@ pub struct Model {
     pub id: Uuid,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// The last outbox sequence number handed out.
+    pub outbox_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,198 @@
+//! Stage transitions and the outbox.
+
+use chrono::{DateTime, Utc};
+use quorum_domain::value::{AccountId, WorkspaceId};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
+use uuid::Uuid;
+
+use super::entity::{account, outbox, stage_transition};
+use super::{IN_CHUNK, account::chunked, bulk};
+use crate::error::AppError;
+
+/// Moves accounts to new stages; `manual` says a person set it.
+pub struct StageRow {
+    pub account: AccountId,
+    pub stage: &'static str,
+    pub manual: bool,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn set_stages(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    rows: &[StageRow],
+) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.account.get(), "stage": r.stage, "manual": r.manual, "at": r.at,
+                })
+            })
+            .collect();
+        return bulk::exec(
+            db,
+            "UPDATE account SET stage = v.stage, stage_manual = v.manual, stage_changed_at = v.at \
+             FROM json_to_recordset($1::json) AS v(id uuid, stage text, manual boolean, at timestamptz) \
+             WHERE account.id = v.id AND account.workspace_id = $2",
+            &json,
+            Some(ws.get().into()),
+        )
+        .await;
+    }
+    use sea_orm::sea_query::Expr;
+    for r in rows {
+        account::Entity::update_many()
+            .col_expr(account::Column::Stage, Expr::value(r.stage))
+            .col_expr(account::Column::StageManual, Expr::value(r.manual))
+            .col_expr(account::Column::StageChangedAt, Expr::value(r.at))
+            .filter(account::Column::WorkspaceId.eq(ws.get()))
+            .filter(account::Column::Id.eq(r.account.get()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_transitions(
+    db: &impl ConnectionTrait,
+    rows: &[stage_transition::Model],
+) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "workspace_id": r.workspace_id, "account_id": r.account_id,
+                    "from_stage": r.from_stage, "to_stage": r.to_stage, "at": r.at,
+                    "reason": r.reason, "reason_detail": r.reason_detail,
+                    "actor_id": r.actor_id, "model_version": r.model_version,
+                })
+            })
+            .collect();
+        return bulk::exec(
+            db,
+            "INSERT INTO stage_transition (id, workspace_id, account_id, from_stage, to_stage, at, \
+             reason, reason_detail, actor_id, model_version) \
+             SELECT * FROM json_to_recordset($1::json) AS r(id uuid, workspace_id uuid, \
+             account_id uuid, from_stage text, to_stage text, at timestamptz, reason text, \
+             reason_detail text, actor_id uuid, model_version int)",
+            &json,
+            None,
+        )
+        .await;
+    }
+    let active = rows
+        .iter()
+        .cloned()
+        .map(super::all_set::<_, stage_transition::ActiveModel>);
+    // 10 columns × 3,000 rows stays under SQLite's bound-parameter limit.
+    for chunk in chunked(active.collect(), 3_000) {
+        stage_transition::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An account's transitions, oldest first.
+pub async fn transitions_of(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[AccountId],
+) -> Result<Vec<stage_transition::Model>, AppError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(
+            stage_transition::Entity::find()
+                .filter(stage_transition::Column::WorkspaceId.eq(ws.get()))
+                .filter(stage_transition::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .order_by_asc(stage_transition::Column::At)
+                .order_by_asc(stage_transition::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// One event for the outbox.
+pub struct NewEvent {
+    pub kind: &'static str,
+    pub account: Option<AccountId>,
+    pub payload: serde_json::Value,
+}
+
+/// Appends events to the workspace's outbox, numbered after the last one. Taking the numbers
+/// locks the workspace's counter row until the transaction ends, so numbers are handed out
+/// in commit order: a reader that has seen `seq` n will never later find a committed n − 1.
+pub async fn append(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    events: Vec<NewEvent>,
+    now: DateTime<Utc>,
+) -> Result<Vec<outbox::Model>, AppError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(events.len()).map_err(AppError::internal)?;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "UPDATE workspace SET outbox_seq = outbox_seq + $1 WHERE id = $2 RETURNING outbox_seq"
+        }
+        _ => "UPDATE workspace SET outbox_seq = outbox_seq + ? WHERE id = ? RETURNING outbox_seq",
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [n.into(), ws.get().into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("workspace {ws} is missing")))?;
+    let last: i64 = row.try_get("", "outbox_seq")?;
+    let rows: Vec<outbox::Model> = events
+        .into_iter()
+        .zip(last - n + 1..)
+        .map(|(e, seq)| outbox::Model {
+            id: Uuid::now_v7(),
+            workspace_id: ws.get(),
+            seq,
+            kind: e.kind.to_owned(),
+            account_id: e.account.map(AccountId::get),
+            payload: e.payload.to_string(),
+            created_at: now,
+        })
+        .collect();
+    let active = rows
+        .iter()
+        .cloned()
+        .map(super::all_set::<_, outbox::ActiveModel>);
+    for chunk in chunked(active.collect(), 3_000) {
+        outbox::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(rows)
+}
+
+/// Outbox events after `after` (exclusive), oldest first, at most `limit`.
+pub async fn events_after(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, AppError> {
+    use sea_orm::QuerySelect;
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::WorkspaceId.eq(ws.get()))
+        .filter(outbox::Column::Seq.gt(after))
+        .order_by_asc(outbox::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
