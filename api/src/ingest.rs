@@ -302,7 +302,7 @@ async fn lock_accounts(
             .filter(account::Column::WorkspaceId.eq(ws.get()))
             .filter(account::Column::Id.is_in(chunk.iter().map(|a| a.get())))
             .order_by_asc(account::Column::Id)
-            .lock_exclusive()
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .into_tuple::<Uuid>()
             .all(db)
             .await?;

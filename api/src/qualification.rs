@@ -1,27 +1,32 @@
 //! Stage changes, automatic (found while rescoring) or manual, stored in the caller's
-//! transaction together with their transition rows and, for a promotion to SQL, the outbox
-//! event that subscribers will see: a change is never on record without its announcement, nor
-//! announced without being on record.
+//! transaction together with their transition rows, the assignment of every new SQL, and the
+//! outbox events subscribers will see: a change is never on record without its announcement,
+//! nor announced without being on record.
 
 use chrono::{DateTime, Utc};
 use quorum_domain::qualify::{Actor, Transition};
-use quorum_domain::value::{AccountId, Stage, WorkspaceId};
+use quorum_domain::route::{Router, RoutingAccount, SlaPolicy};
+use quorum_domain::value::{AccountId, CountryCode, Stage, Tier, UserId, WorkspaceId};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::scoring::datetime;
-use crate::store::entity::stage_transition;
+use crate::scoring::{datetime, timestamp};
+use crate::store::entity::{account, assignment, stage_transition};
 use crate::store::qualification::{self as stored, NewEvent, StageRow};
+use crate::store::routing;
 
 /// Outbox event kinds.
 pub const SQL_PROMOTED: &str = "SQL_PROMOTED";
+pub const ASSIGNMENT_CREATED: &str = "ASSIGNMENT_CREATED";
+pub const ASSIGNMENT_ACCEPTED: &str = "ASSIGNMENT_ACCEPTED";
+pub const FIRST_TOUCH: &str = "FIRST_TOUCH";
 
 /// Stores `changes` (one per account) and returns their rows in the same order.
 pub async fn record(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
-    changes: &[(AccountId, Transition)],
+    changes: &[(&account::Model, Transition)],
     model_version: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<Vec<stage_transition::Model>, AppError> {
@@ -30,7 +35,7 @@ pub async fn record(
     }
     let mut stages = Vec::with_capacity(changes.len());
     let mut rows = Vec::with_capacity(changes.len());
-    let mut events = Vec::new();
+    let mut promoted = Vec::new();
     for (account, t) in changes {
         let at = datetime(t.at).unwrap_or(now);
         let actor_id = match t.actor {
@@ -38,7 +43,7 @@ pub async fn record(
             Actor::User(u) => Some(u.get()),
         };
         stages.push(StageRow {
-            account: *account,
+            account: AccountId::from(account.id),
             stage: t.to.as_str(),
             manual: actor_id.is_some(),
             at,
@@ -46,7 +51,7 @@ pub async fn record(
         let row = stage_transition::Model {
             id: Uuid::now_v7(),
             workspace_id: ws.get(),
-            account_id: account.get(),
+            account_id: account.id,
             from_stage: t.from.as_str().to_owned(),
             to_stage: t.to.as_str().to_owned(),
             at,
@@ -56,21 +61,123 @@ pub async fn record(
             model_version: actor_id.is_none().then_some(model_version).flatten(),
         };
         if t.to == Stage::Sql {
-            events.push(NewEvent {
-                kind: SQL_PROMOTED,
-                account: Some(*account),
-                payload: serde_json::json!({
-                    "accountId": account.get(),
-                    "transitionId": row.id,
-                    "from": row.from_stage,
-                    "at": at,
-                }),
-            });
+            promoted.push((*account, row.id, row.from_stage.clone(), at));
         }
         rows.push(row);
     }
     stored::set_stages(ws, db, &stages).await?;
     stored::insert_transitions(db, &rows).await?;
+    if promoted.is_empty() {
+        return Ok(rows);
+    }
+
+    let assigned = assign(ws, db, promoted.iter().map(|p| p.0), now).await?;
+    let mut events = Vec::with_capacity(promoted.len() * 2);
+    for (account, transition, from, at) in &promoted {
+        let assignment = assigned.iter().find(|a| a.account_id == account.id);
+        events.push(NewEvent {
+            kind: SQL_PROMOTED,
+            account: Some(AccountId::from(account.id)),
+            payload: serde_json::json!({
+                "accountId": account.id,
+                "transitionId": transition,
+                "from": from,
+                "at": at,
+                "assignmentId": assignment.map(|a| a.id),
+            }),
+        });
+        if let Some(a) = assignment {
+            events.push(assignment_event(ASSIGNMENT_CREATED, a));
+        }
+    }
     stored::append(ws, db, events, now).await?;
     Ok(rows)
+}
+
+/// The outbox event announcing something that happened to an assignment.
+pub fn assignment_event(kind: &'static str, a: &assignment::Model) -> NewEvent {
+    NewEvent {
+        kind,
+        account: Some(AccountId::from(a.account_id)),
+        payload: serde_json::json!({
+            "assignmentId": a.id,
+            "accountId": a.account_id,
+            "repId": a.rep_id,
+            "status": a.status,
+            "dueAt": a.due_at,
+        }),
+    }
+}
+
+/// Routes every account that has no open assignment yet; returns the new assignments (an
+/// account no rep can take gets one in the unassigned queue, without a rep).
+async fn assign(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    accounts: impl Iterator<Item = &account::Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<assignment::Model>, AppError> {
+    let accounts: Vec<&account::Model> = accounts.collect();
+    routing::lock_workspace(ws, db).await?;
+    let ids: Vec<AccountId> = accounts.iter().map(|a| AccountId::from(a.id)).collect();
+    let open = routing::open_of_accounts(ws, db, &ids).await?;
+    let users = routing::reps(ws, db).await?;
+    let loads = routing::open_loads(ws, db).await?;
+    let reps: Vec<_> = users
+        .iter()
+        .map(|u| routing::domain_rep(u, loads.get(&u.id).copied().unwrap_or(0)))
+        .collect();
+    let stored_rules = routing::rules(ws, db).await?;
+    let rules: Vec<_> = stored_rules
+        .iter()
+        .map(|(name, r)| r.to_domain(name))
+        .collect();
+    let mut router = Router::new(&reps, &rules);
+    let sla = SlaPolicy::default();
+    let at = timestamp(now);
+    let mut out = Vec::new();
+    for a in accounts {
+        // Re-promoted while still assigned: the rep keeps working it.
+        if open.iter().any(|o| o.account_id == a.id) {
+            continue;
+        }
+        let tier = a.tier.and_then(|t| Tier::parse(i64::from(t)).ok());
+        let decision = router.route(
+            &RoutingAccount {
+                country: a
+                    .country
+                    .as_deref()
+                    .and_then(|c| CountryCode::parse(c).ok()),
+                region: a.region.clone(),
+                industry: a.industry.clone(),
+                tier,
+                owner: a.owner_id.map(UserId::from),
+            },
+            &sla,
+            at,
+        );
+        router.assign(&decision);
+        if let Some(rep) = decision.rep {
+            routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, decision.turn).await?;
+        }
+        out.push(assignment::Model {
+            id: Uuid::now_v7(),
+            workspace_id: ws.get(),
+            account_id: a.id,
+            rep_id: decision.rep.map(UserId::get),
+            status: "PENDING".to_owned(),
+            rule: decision.rule,
+            reason: decision.reason,
+            assigned_at: now,
+            // From `now` itself rather than the decision's millisecond timestamp, so the SLA
+            // is exact to the microsecond the assignment is stamped with.
+            due_at: now + chrono::Duration::minutes(i64::from(sla.minutes(tier))),
+            accepted_at: None,
+            first_touch_at: None,
+            first_touch_channel: None,
+            closed_at: None,
+        });
+    }
+    routing::insert_assignments(db, &out).await?;
+    Ok(out)
 }

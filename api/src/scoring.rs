@@ -247,7 +247,7 @@ pub async fn rescore(
         if let Ok(stage) = Stage::parse(&a.stage)
             && let Some(t) = qualify::evaluate(stage, origin, &signals, &model.thresholds, at)
         {
-            changes.push((AccountId::from(a.id), t));
+            changes.push((a, t));
         }
         scores.push(store::account::ScoreRow {
             id: AccountId::from(a.id),

@@ -12,6 +12,7 @@ mod m20261123_000004_create_buying_committee;
 mod m20261123_000005_create_engagement;
 mod m20261123_000006_breakdown_on_read;
 mod m20261123_000007_create_qualification;
+mod m20261123_000008_create_routing;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_engagement::Migration),
             Box::new(m20261123_000006_breakdown_on_read::Migration),
             Box::new(m20261123_000007_create_qualification::Migration),
+            Box::new(m20261123_000008_create_routing::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ mod helpers;
 mod limits;
 mod loaders;
 mod qualification;
+mod routing;
 mod schema;
 mod scoring_model;
 mod tenancy;

@@ -49,7 +49,7 @@ pub async fn find_for_update(
     let mut q =
         account::Entity::find_by_id(id.get()).filter(account::Column::WorkspaceId.eq(ws.get()));
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
+        q = q.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
     }
     Ok(q.one(db).await?)
 }

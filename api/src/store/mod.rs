@@ -8,6 +8,7 @@ pub mod contact;
 pub mod engagement;
 pub mod entity;
 pub mod qualification;
+pub mod routing;
 pub mod scoring_model;
 pub mod user;
 pub mod workspace;

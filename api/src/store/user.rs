@@ -12,6 +12,9 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// Open assignments a new rep may hold until a manager sets their capacity.
+pub const DEFAULT_CAPACITY: i32 = 20;
+
 pub async fn insert(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
@@ -25,6 +28,12 @@ pub async fn insert(
         role: new.role.as_str().to_owned(),
         password_hash: new.password_hash,
         created_at: super::now(),
+        rep_active: true,
+        rep_capacity: DEFAULT_CAPACITY,
+        rep_countries: "[]".to_owned(),
+        rep_regions: "[]".to_owned(),
+        rep_industries: "[]".to_owned(),
+        rep_turn: 0,
     };
     app_user::Entity::insert(super::all_set::<_, app_user::ActiveModel>(model.clone()))
         .exec_without_returning(db)

@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::error::AppError;
 use crate::store;
 use crate::store::entity::{
-    account, app_user, buying_committee, committee_member, contact, contact_activity,
+    account, app_user, assignment, buying_committee, committee_member, contact, contact_activity,
     stage_transition,
 };
 use quorum_domain::score::{Contribution, ScoringModel};
@@ -46,6 +46,10 @@ loader!(
 loader!(
     /// An account's stage transitions, oldest first.
     TransitionsByAccount
+);
+loader!(
+    /// An account's assignments, newest first.
+    AssignmentsByAccount
 );
 loader!(
     /// The breakdown of a stored score, rebuilt on read (see `scoring::explain`).
@@ -206,6 +210,16 @@ impl Loader<AccountId> for TransitionsByAccount {
     }
 }
 
+impl Loader<AccountId> for AssignmentsByAccount {
+    type Value = Vec<assignment::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::routing::of_accounts(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |a| Some(AccountId::from(a.account_id))))
+    }
+}
+
 /// The request's loaders.
 pub struct Loaders {
     ws: WorkspaceId,
@@ -222,6 +236,7 @@ pub struct Loaders {
     pub technologies: DataLoader<TechnologiesByAccount>,
     pub breakdown: DataLoader<BreakdownByScore>,
     pub transitions: DataLoader<TransitionsByAccount>,
+    pub assignments: DataLoader<AssignmentsByAccount>,
 }
 
 impl Loaders {
@@ -250,6 +265,7 @@ impl Loaders {
             technologies: make(TechnologiesByAccount { ws, db: db() }, window),
             breakdown: make(BreakdownByScore { ws, db: db() }, window),
             transitions: make(TransitionsByAccount { ws, db: db() }, window),
+            assignments: make(AssignmentsByAccount { ws, db: db() }, window),
         }
     }
 }

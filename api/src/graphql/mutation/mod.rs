@@ -5,6 +5,7 @@ mod committee;
 mod contact;
 mod engagement;
 mod model;
+mod routing;
 mod session;
 mod stage;
 mod user;
@@ -23,4 +24,5 @@ pub struct Mutation(
     engagement::EngagementMutation,
     model::ModelMutation,
     stage::StageMutation,
+    routing::RoutingMutation,
 );

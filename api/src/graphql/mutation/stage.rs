@@ -49,7 +49,7 @@ impl StageMutation {
             let now = store::now();
             let t = qualify::manual(from, stage.into(), v.user_id, &reason, timestamp(now))
                 .map_err(refused)?;
-            qualification::record(v.workspace_id, &txn, &[(id, t)], None, now).await?;
+            qualification::record(v.workspace_id, &txn, &[(&account, t)], None, now).await?;
             let account = store::account::find(v.workspace_id, &txn, id)
                 .await?
                 .ok_or(AppError::NotFound("account"))?;

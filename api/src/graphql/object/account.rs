@@ -1,11 +1,11 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use quorum_domain::value::{AccountId, UserId};
+use quorum_domain::value::AccountId;
 
 use super::{
-    BuyingCommittee, Contact, Cursor, Stage, StageTransition, TotalCount, User, list_cost,
-    page_size,
+    Assignment, BuyingCommittee, Contact, Cursor, Stage, StageTransition, TotalCount, User,
+    list_cost, page_size,
 };
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{ScoreKey, loaders, unshare};
@@ -88,18 +88,7 @@ impl Account {
 
     /// The rep who owns the account, once routing assigned one.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let load = async {
-            let Some(id) = self.0.owner_id else {
-                return Ok(None);
-            };
-            let row = loaders(ctx)?
-                .user
-                .load_one(UserId::from(id))
-                .await
-                .map_err(unshare)?;
-            AppResult::Ok(row.map(User))
-        };
-        load.await.gql()
+        User::load(ctx, self.0.owner_id).await
     }
 
     async fn score(&self) -> AccountScore {
@@ -118,6 +107,29 @@ impl Account {
                 computed_at: a.score_computed_at,
             },
         }
+    }
+
+    /// The account's latest assignment (the open one, while it is an SQL being worked). A rep
+    /// sees only assignments of their own.
+    async fn assignment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Assignment>> {
+        let load = async {
+            let v = crate::auth::viewer(ctx)?;
+            let latest = loaders(ctx)?
+                .assignments
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?
+                .and_then(|rows| rows.into_iter().next());
+            AppResult::Ok(
+                latest
+                    .filter(|a| {
+                        v.role != quorum_domain::value::Role::Rep
+                            || a.rep_id == Some(v.user_id.get())
+                    })
+                    .map(Assignment),
+            )
+        };
+        load.await.gql()
     }
 
     /// Every stage change, oldest first.

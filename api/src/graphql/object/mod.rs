@@ -1,6 +1,7 @@
 //! Output types: each wraps a store model and lists its fields by hand.
 
 mod account;
+mod assignment;
 mod committee;
 mod connection;
 mod contact;
@@ -10,6 +11,7 @@ mod transition;
 mod user;
 
 pub use account::{Account, AccountScore, ScoreContribution, ScorePoint, account_id};
+pub use assignment::{Assignment, AssignmentStatus, RepProfile};
 pub use committee::{BuyingCommittee, CommitteeMember};
 pub use connection::{Cursor, TotalCount, list_cost, page_size};
 pub use contact::Contact;

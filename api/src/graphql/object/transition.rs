@@ -1,10 +1,7 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use quorum_domain::value::UserId;
 
 use super::{Stage, User};
-use crate::error::{AppResult, IntoGql};
-use crate::graphql::loader::{loaders, unshare};
 use crate::store::entity::stage_transition;
 
 /// One change of an account's stage, with why and by whom.
@@ -47,18 +44,7 @@ impl StageTransition {
 
     /// Who made the change; `null` when automation did.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let load = async {
-            let Some(id) = self.0.actor_id else {
-                return Ok(None);
-            };
-            let row = loaders(ctx)?
-                .user
-                .load_one(UserId::from(id))
-                .await
-                .map_err(unshare)?;
-            AppResult::Ok(row.map(User))
-        };
-        load.await.gql()
+        User::load(ctx, self.0.actor_id).await
     }
 
     /// The scoring model version behind an automatic change.

@@ -7,6 +7,29 @@ use crate::store::entity::app_user;
 /// A person who uses Quorum.
 pub struct User(pub app_user::Model);
 
+impl User {
+    /// The user `id` names, through the request's loader; `None` for no id or no such user.
+    pub async fn load(
+        ctx: &async_graphql::Context<'_>,
+        id: Option<uuid::Uuid>,
+    ) -> async_graphql::Result<Option<User>> {
+        use crate::error::{AppResult, IntoGql};
+        use crate::graphql::loader::{loaders, unshare};
+        let load = async {
+            let Some(id) = id else {
+                return Ok(None);
+            };
+            let row = loaders(ctx)?
+                .user
+                .load_one(quorum_domain::value::UserId::from(id))
+                .await
+                .map_err(unshare)?;
+            AppResult::Ok(row.map(User))
+        };
+        load.await.gql()
+    }
+}
+
 #[Object]
 impl User {
     async fn id(&self) -> ID {
@@ -23,6 +46,12 @@ impl User {
 
     async fn role(&self) -> Option<Role> {
         Role::from_stored(&self.0.role)
+    }
+
+    /// Territory, industries, capacity and whether routing may pick them; reps only.
+    async fn rep_profile(&self) -> Option<super::RepProfile> {
+        (self.0.role == quorum_domain::value::Role::Rep.as_str())
+            .then(|| super::RepProfile::from(&self.0))
     }
 }
 

@@ -3,9 +3,12 @@
 mod account;
 mod contact;
 mod model;
+mod routing;
 mod user;
 
 use async_graphql::MergedObject;
+
+pub use routing::RoutingRule;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -13,4 +16,5 @@ pub struct Query(
     account::AccountQuery,
     contact::ContactQuery,
     model::ModelQuery,
+    routing::RoutingQuery,
 );

@@ -4,12 +4,14 @@
 pub mod account;
 pub mod account_technology;
 pub mod app_user;
+pub mod assignment;
 pub mod buying_committee;
 pub mod committee_member;
 pub mod contact;
 pub mod contact_activity;
 pub mod engagement_event;
 pub mod outbox;
+pub mod routing_rule;
 pub mod score_history;
 pub mod scoring_model;
 pub mod stage_transition;

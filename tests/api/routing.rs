@@ -1,0 +1,434 @@
+//! Routing end to end: every new SQL is assigned in its promotion's transaction, to the right
+//! rep within capacity, and reps see only their own assignments.
+
+use chrono::{DateTime, Duration, Utc};
+use quorum_api::store::entity::outbox;
+use quorum_domain::value::Role;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, TestApp, code, field, spawn_app};
+
+const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
+    accepted promotions { to } } }";
+const UPDATE_REP: &str = "mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) {
+    repProfile { active capacity countries regions industries } } }";
+const ASSIGNMENT: &str = "query($id: ID!) { account(id: $id) { stage owner { email }
+    assignment { id status rule reason assignedAt dueAt rep { email } } } }";
+const ASSIGNMENTS: &str =
+    "query($rep: ID, $s: [AssignmentStatus!]) { assignments(repId: $rep, status: $s) {
+    edges { node { id status account { domain } rep { email } } } } }";
+
+struct World {
+    app: TestApp,
+    marketer: Client,
+    manager: Client,
+    us: Client,
+    de: Client,
+}
+
+/// A workspace whose model qualifies on a single high-intent event (total = engagement,
+/// low lines), a US rep and a German rep.
+async fn world() -> World {
+    let app = spawn_app().await;
+    let marketer = app.user("acme", Role::Marketer).await;
+    let res = marketer
+        .gql(
+            "mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
+            json!({ "i": { "weights": { "fit": 0.0, "engagement": 1.0, "intent": 0.0 },
+                "thresholds": { "mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
+                    "demotionMargin": 1.0, "highIntentWindowDays": 30.0 } } }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let manager = app.user("acme", Role::Manager).await;
+    let us = app.user("acme", Role::Rep).await;
+    let de = app.user("acme", Role::Rep).await;
+    for (rep, country, capacity) in [(&us, "US", 1), (&de, "DE", 5)] {
+        let res = manager
+            .gql(
+                UPDATE_REP,
+                json!({ "id": rep.id, "i": { "countries": [country], "capacity": capacity } }),
+            )
+            .await;
+        assert_eq!(
+            res["data"]["updateRep"]["repProfile"]["countries"],
+            json!([country]),
+            "{res}"
+        );
+    }
+    World {
+        app,
+        marketer,
+        manager,
+        us,
+        de,
+    }
+}
+
+/// An account at `domain` in `country` (tier 1 or none), with one contact.
+async fn account(m: &Client, domain: &str, country: &str, tier: Option<i32>) -> String {
+    let res = m
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": [{ "name": domain, "domain": domain, "country": country, "tier": tier }] }),
+        )
+        .await;
+    let id = res["data"]["upsertAccounts"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_owned();
+    m.upsert_contact(&format!("jane@{domain}")).await;
+    id
+}
+
+async fn demo_request(m: &Client, domain: &str, event_id: &str) -> Value {
+    let at = (Utc::now() - Duration::minutes(1)).to_rfc3339();
+    let res = m
+        .gql(
+            INGEST,
+            json!({ "e": [{ "eventId": event_id, "contactEmail": format!("jane@{domain}"), "kind": "DEMO_REQUEST", "occurredAt": at }] }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    res["data"]["ingestEngagements"].clone()
+}
+
+fn minutes_between(a: &Value, b: &Value) -> i64 {
+    let t = |v: &Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    (t(b) - t(a)).num_minutes()
+}
+
+async fn outbox_kinds(app: &TestApp) -> Vec<(i64, String)> {
+    outbox::Entity::find()
+        .order_by_asc(outbox::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.kind))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_sql_goes_to_the_territory_rep_within_capacity_or_to_the_queue() {
+    let w = world().await;
+    let first = account(&w.marketer, "acme.io", "US", Some(1)).await;
+    let out = demo_request(&w.marketer, "acme.io", "1").await;
+    assert_eq!(out["promotions"][0]["to"], "SQL", "{out}");
+
+    let a = w.manager.gql(ASSIGNMENT, json!({ "id": first })).await["data"]["account"].clone();
+    assert_eq!(a["stage"], "SQL");
+    assert_eq!(a["owner"]["email"], w.us.email.as_str());
+    let assignment = &a["assignment"];
+    assert_eq!(assignment["rep"]["email"], w.us.email.as_str(), "{a}");
+    assert_eq!(assignment["status"], "PENDING");
+    assert_eq!(assignment["rule"], "Territory");
+    assert_eq!(
+        minutes_between(&assignment["assignedAt"], &assignment["dueAt"]),
+        5,
+        "tier 1 SLA"
+    );
+    assert_eq!(
+        outbox_kinds(&w.app).await,
+        [
+            (1, "SQL_PROMOTED".to_owned()),
+            (2, "ASSIGNMENT_CREATED".to_owned())
+        ],
+        "written with the promotion"
+    );
+
+    // The US rep is full (capacity 1): the next US SQL waits in the unassigned queue.
+    let second = account(&w.marketer, "initech.com", "US", None).await;
+    demo_request(&w.marketer, "initech.com", "2").await;
+    let a = w.manager.gql(ASSIGNMENT, json!({ "id": second })).await["data"]["account"].clone();
+    assert_eq!(a["stage"], "SQL");
+    assert!(a["assignment"]["rep"].is_null(), "{a}");
+    assert!(a["owner"].is_null());
+    assert_eq!(a["assignment"]["status"], "PENDING");
+    assert!(a["assignment"]["reason"].as_str().unwrap().len() > 5);
+
+    // A German account goes to the German rep, with the one-hour SLA.
+    let third = account(&w.marketer, "globex.de", "DE", None).await;
+    demo_request(&w.marketer, "globex.de", "3").await;
+    let a = w.manager.gql(ASSIGNMENT, json!({ "id": third })).await["data"]["account"].clone();
+    assert_eq!(a["assignment"]["rep"]["email"], w.de.email.as_str(), "{a}");
+    assert_eq!(
+        minutes_between(&a["assignment"]["assignedAt"], &a["assignment"]["dueAt"]),
+        60
+    );
+
+    // Managers see every assignment, the queue included.
+    let all = w.manager.gql(ASSIGNMENTS, json!({})).await;
+    assert_eq!(
+        all["data"]["assignments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn a_rep_sees_and_works_only_their_own_assignments() {
+    let w = world().await;
+    let id = account(&w.marketer, "acme.io", "US", None).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+    let other = account(&w.marketer, "globex.de", "DE", None).await;
+    demo_request(&w.marketer, "globex.de", "2").await;
+
+    let mine = w.us.gql(ASSIGNMENTS, json!({})).await;
+    let edges = mine["data"]["assignments"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(edges.len(), 1, "{mine}");
+    assert_eq!(edges[0]["node"]["account"]["domain"], "acme.io");
+    let assignment = edges[0]["node"]["id"].as_str().unwrap().to_owned();
+
+    // Another rep's assignments: refused by id, invisible through the account, unworkable.
+    let res = w.us.gql(ASSIGNMENTS, json!({ "rep": w.de.id })).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res = w.de.gql(ASSIGNMENT, json!({ "id": id })).await;
+    assert!(res["data"]["account"]["assignment"].is_null(), "{res}");
+    let res = w.us.gql(ASSIGNMENT, json!({ "id": other })).await;
+    assert!(res["data"]["account"]["assignment"].is_null(), "{res}");
+    let res =
+        w.de.gql(
+            "mutation($id: ID!) { acceptAssignment(id: $id) { status } }",
+            json!({ "id": assignment }),
+        )
+        .await;
+    assert_eq!(code(&res), "NOT_FOUND", "{res}");
+    let res = w.marketer.gql(ASSIGNMENTS, json!({})).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+
+    // The owner accepts, then records the first touch.
+    let res =
+        w.us.gql(
+            "mutation($id: ID!) { acceptAssignment(id: $id) { status acceptedAt } }",
+            json!({ "id": assignment }),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["acceptAssignment"]["status"], "ACCEPTED",
+        "{res}"
+    );
+    let res =
+        w.us.gql(
+            "mutation($id: ID!) { acceptAssignment(id: $id) { status } }",
+            json!({ "id": assignment }),
+        )
+        .await;
+    assert_eq!(code(&res), "CONFLICT", "{res}");
+    let touch = "mutation($id: ID!, $c: String!) { recordFirstTouch(assignmentId: $id, channel: $c) { status firstTouchAt firstTouchChannel } }";
+    let res = w.us.gql(touch, json!({ "id": assignment, "c": " " })).await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+    assert_eq!(field(&res), "channel");
+    let res =
+        w.us.gql(touch, json!({ "id": assignment, "c": "call" }))
+            .await;
+    assert_eq!(
+        res["data"]["recordFirstTouch"]["status"], "WORKING",
+        "{res}"
+    );
+    assert_eq!(res["data"]["recordFirstTouch"]["firstTouchChannel"], "call");
+    let kinds: Vec<String> = outbox_kinds(&w.app)
+        .await
+        .into_iter()
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SQL_PROMOTED",
+            "ASSIGNMENT_CREATED",
+            "SQL_PROMOTED",
+            "ASSIGNMENT_CREATED",
+            "ASSIGNMENT_ACCEPTED",
+            "FIRST_TOUCH"
+        ]
+    );
+    let working = w.us.gql(ASSIGNMENTS, json!({ "s": ["WORKING"] })).await;
+    assert_eq!(
+        working["data"]["assignments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn routing_rules_are_validated_and_followed_in_order() {
+    let w = world().await;
+    let set = "mutation($r: [RoutingRuleInput!]!) { setRoutingRules(rules: $r) { name target pool tiers } }";
+    let res = w
+        .manager
+        .gql(set, json!({ "r": [{ "name": "x", "target": "NOBODY" }] }))
+        .await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+    assert_eq!(field(&res), "rules[0].target");
+    let res = w
+        .manager
+        .gql(
+            set,
+            json!({ "r": [{ "name": "x", "target": "POOL", "pool": [w.manager.id] }] }),
+        )
+        .await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+    assert_eq!(field(&res), "rules[0].to.pool[0]", "a manager is not a rep");
+    let res = w.us.gql(set, json!({ "r": [] })).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+
+    // Tier-1 accounts go to the German rep's pool whatever their country; the rest by
+    // territory.
+    let res = w
+        .manager
+        .gql(
+            set,
+            json!({ "r": [
+                { "name": "Strategic", "tiers": [1], "target": "POOL", "pool": [w.de.id] },
+                { "name": "Territory", "target": "TERRITORY" },
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["setRoutingRules"][0]["tiers"],
+        json!([1]),
+        "{res}"
+    );
+    let rules = w
+        .manager
+        .gql("{ routingRules { name target } }", json!({}))
+        .await;
+    assert_eq!(
+        rules["data"]["routingRules"],
+        json!([{ "name": "Strategic", "target": "POOL" }, { "name": "Territory", "target": "TERRITORY" }])
+    );
+    let id = account(&w.marketer, "acme.io", "US", Some(1)).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+    let a = w.manager.gql(ASSIGNMENT, json!({ "id": id })).await["data"]["account"].clone();
+    assert_eq!(a["assignment"]["rep"]["email"], w.de.email.as_str(), "{a}");
+    assert_eq!(a["assignment"]["rule"], "Strategic");
+}
+
+#[tokio::test]
+async fn concurrent_promotions_never_overfill_a_rep_nor_assign_an_account_twice() {
+    let w = world().await;
+    let res = w
+        .manager
+        .gql(UPDATE_REP, json!({ "id": w.us.id, "i": { "capacity": 3 } }))
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let mut domains = Vec::new();
+    for i in 0..16 {
+        let d = format!("acct{i}.com");
+        account(&w.marketer, &d, "US", None).await;
+        domains.push(d);
+    }
+    // Each account promoted by three racing requests with different events.
+    let mut calls = Vec::new();
+    for copy in 0..3 {
+        for (i, d) in domains.iter().enumerate() {
+            let m = w.marketer.clone();
+            let d = d.clone();
+            calls.push(tokio::spawn(async move {
+                let at = (Utc::now() - Duration::minutes(1)).to_rfc3339();
+                m.gql(
+                    INGEST,
+                    json!({ "e": [{ "eventId": format!("{i}-{copy}"), "contactEmail": format!("jane@{d}"), "kind": "DEMO_REQUEST", "occurredAt": at }] }),
+                )
+                .await
+            }));
+        }
+    }
+    for call in calls {
+        let res = call.await.unwrap();
+        assert!(res["errors"].is_null(), "{res}");
+    }
+    let all = w.manager.gql(ASSIGNMENTS, json!({})).await;
+    let edges = all["data"]["assignments"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(edges.len(), 16, "one assignment per account: {all}");
+    let to_us = edges
+        .iter()
+        .filter(|e| e["node"]["rep"]["email"] == w.us.email.as_str())
+        .count();
+    assert_eq!(to_us, 3, "filled to capacity, not past it");
+    let mut accounts: Vec<&str> = edges
+        .iter()
+        .map(|e| e["node"]["account"]["domain"].as_str().unwrap())
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    assert_eq!(accounts.len(), 16);
+}
+
+/// The lock that keeps loads true while routing: a second promotion waits for the first to
+/// commit, then sees the rep full. Driven by hand with two transactions, so the interleaving
+/// the race needs happens every time.
+#[tokio::test]
+async fn a_promotion_waits_for_another_to_commit_before_it_routes() {
+    use quorum_api::store;
+    use quorum_domain::value::{AccountId, Stage, UserId, WorkspaceId};
+    use sea_orm::TransactionTrait;
+
+    let w = world().await;
+    let first = account(&w.marketer, "acme.io", "US", None).await;
+    let second = account(&w.marketer, "initech.com", "US", None).await;
+    let db = w.app.state.db.clone();
+    let ws = WorkspaceId::from(
+        store::workspace::find_or_create(&db, "acme")
+            .await
+            .unwrap()
+            .id,
+    );
+    let manager = UserId::from(w.manager.id.parse::<uuid::Uuid>().unwrap());
+    let promote = |id: String| {
+        let db = db.clone();
+        async move {
+            let id = AccountId::from(id.parse::<uuid::Uuid>().unwrap());
+            let txn = db.begin().await.unwrap();
+            let account = store::account::find(ws, &txn, id).await.unwrap().unwrap();
+            let now = store::now();
+            let t = quorum_domain::qualify::manual(
+                Stage::Target,
+                Stage::Sql,
+                manager,
+                "qualified on a call",
+                quorum_api::scoring::timestamp(now),
+            )
+            .unwrap();
+            quorum_api::qualification::record(ws, &txn, &[(&account, t)], None, now)
+                .await
+                .unwrap();
+            txn
+        }
+    };
+    let a = promote(first.clone()).await;
+    let b = tokio::spawn(promote(second.clone()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !b.is_finished(),
+        "the second promotion must wait for the first"
+    );
+    a.commit().await.unwrap();
+    b.await.unwrap().commit().await.unwrap();
+
+    let rep_of = |id: String| {
+        let m = w.manager.clone();
+        async move {
+            m.gql(ASSIGNMENT, json!({ "id": id })).await["data"]["account"]["assignment"]["rep"]
+                .clone()
+        }
+    };
+    assert_eq!(rep_of(first).await["email"], w.us.email.as_str());
+    assert!(
+        rep_of(second).await.is_null(),
+        "the US rep (capacity 1) was full"
+    );
+}
