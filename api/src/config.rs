@@ -135,6 +135,16 @@ pub struct Config {
     )]
     pub rescore_interval_secs: u64,
 
+    /// Seconds between passes that mark untouched, overdue assignments `SLA_BREACHED`; 0
+    /// turns the watch off.
+    #[arg(
+        long,
+        env = "QUORUM_SLA_CHECK_INTERVAL_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub sla_check_interval_secs: u64,
+
     /// How long, in milliseconds, a DataLoader gathers keys before one batched query.
     #[arg(
         long,
@@ -192,6 +202,7 @@ impl Config {
             login_backoff_ms: 250,
             loader_window_ms: 1,
             rescore_interval_secs: 0,
+            sla_check_interval_secs: 0,
             log_format: "text".into(),
         }
     }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod qualification;
 pub mod scoring;
+pub mod sla;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -21,6 +21,9 @@ pub const SQL_PROMOTED: &str = "SQL_PROMOTED";
 pub const ASSIGNMENT_CREATED: &str = "ASSIGNMENT_CREATED";
 pub const ASSIGNMENT_ACCEPTED: &str = "ASSIGNMENT_ACCEPTED";
 pub const FIRST_TOUCH: &str = "FIRST_TOUCH";
+pub const SLA_BREACHED: &str = "SLA_BREACHED";
+pub const ASSIGNMENT_REASSIGNED: &str = "ASSIGNMENT_REASSIGNED";
+pub const ASSIGNMENT_CLOSED: &str = "ASSIGNMENT_CLOSED";
 
 /// Stores `changes` (one per account) and returns their rows in the same order.
 pub async fn record(

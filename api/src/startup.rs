@@ -138,6 +138,10 @@ impl Application {
             let every = Duration::from_secs(config.rescore_interval_secs);
             tokio::spawn(rescore_periodically(state.db.clone(), every));
         }
+        if config.sla_check_interval_secs > 0 {
+            let every = Duration::from_secs(config.sla_check_interval_secs);
+            tokio::spawn(crate::sla::watch(state.db.clone(), every));
+        }
         Ok(Self {
             port,
             server,

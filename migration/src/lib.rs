@@ -13,6 +13,7 @@ mod m20261123_000005_create_engagement;
 mod m20261123_000006_breakdown_on_read;
 mod m20261123_000007_create_qualification;
 mod m20261123_000008_create_routing;
+mod m20261123_000009_create_pipeline;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_breakdown_on_read::Migration),
             Box::new(m20261123_000007_create_qualification::Migration),
             Box::new(m20261123_000008_create_routing::Migration),
+            Box::new(m20261123_000009_create_pipeline::Migration),
         ]
     }
 }

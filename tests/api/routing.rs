@@ -432,3 +432,190 @@ async fn a_promotion_waits_for_another_to_commit_before_it_routes() {
         "the US rep (capacity 1) was full"
     );
 }
+
+const ACCOUNT_PIPELINE: &str = "query($id: ID!) { account(id: $id) { stage owner { email }
+    assignment { status rep { email } } opportunities { amount status closedAt }
+    bant { budget need timeline } transitions { from to automatic } } }";
+
+#[tokio::test]
+async fn reassignment_opportunities_and_bant_leave_a_record() {
+    let w = world().await;
+    let id = account(&w.marketer, "acme.io", "US", None).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+
+    // A manager moves the account to the German rep, with a reason.
+    let reassign = "mutation($a: ID!, $r: ID!, $why: String!) { reassign(accountId: $a, repId: $r, reason: $why) { status reason rep { email } } }";
+    let res =
+        w.us.gql(
+            reassign,
+            json!({ "a": id, "r": w.de.id, "why": "speaks German" }),
+        )
+        .await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res = w
+        .manager
+        .gql(
+            reassign,
+            json!({ "a": id, "r": w.de.id, "why": "speaks German" }),
+        )
+        .await;
+    let new = &res["data"]["reassign"];
+    assert_eq!(new["status"], "PENDING", "{res}");
+    assert_eq!(new["rep"]["email"], w.de.email.as_str());
+    assert!(new["reason"].as_str().unwrap().ends_with("speaks German"));
+    let res = w
+        .manager
+        .gql(reassign, json!({ "a": id, "r": w.de.id, "why": "again" }))
+        .await;
+    assert_eq!(code(&res), "CONFLICT", "{res}");
+    let mine = w.us.gql(ASSIGNMENTS, json!({ "s": ["PENDING"] })).await;
+    assert_eq!(
+        mine["data"]["assignments"]["edges"],
+        json!([]),
+        "no longer the US rep's"
+    );
+    let theirs = w.us.gql(ASSIGNMENTS, json!({ "s": ["REASSIGNED"] })).await;
+    assert_eq!(
+        theirs["data"]["assignments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // BANT and the deal belong to the owner (or a manager).
+    let bant = "mutation($a: ID!, $i: BantInput!) { recordBant(accountId: $a, input: $i) { id } }";
+    let res =
+        w.us.gql(bant, json!({ "a": id, "i": { "need": "ABM" } }))
+            .await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res =
+        w.de.gql(bant, json!({ "a": id, "i": { "budget": -5.0 } }))
+            .await;
+    assert_eq!(field(&res), "input.budget", "{res}");
+    let res = w
+        .de
+        .gql(bant, json!({ "a": id, "i": { "budget": 120000.0, "need": "ABM at scale", "timeline": "Q1" } }))
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+
+    let open = "mutation($a: ID!, $x: Float!) { createOpportunity(accountId: $a, amount: $x) { id status } }";
+    let res = w.de.gql(open, json!({ "a": id, "x": 0.0 })).await;
+    assert_eq!(field(&res), "amount", "{res}");
+    let res = w.us.gql(open, json!({ "a": id, "x": 50000.0 })).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res = w.de.gql(open, json!({ "a": id, "x": 50000.0 })).await;
+    let opp = res["data"]["createOpportunity"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_owned();
+    let res = w.de.gql(open, json!({ "a": id, "x": 1.0 })).await;
+    assert_eq!(code(&res), "CONFLICT", "one open deal at a time: {res}");
+
+    let close = "mutation($o: ID!, $won: Boolean!) { closeOpportunity(id: $o, won: $won) { status closedAt } }";
+    let res = w.de.gql(close, json!({ "o": opp, "won": true })).await;
+    assert_eq!(res["data"]["closeOpportunity"]["status"], "WON", "{res}");
+    let res = w.de.gql(close, json!({ "o": opp, "won": false })).await;
+    assert_eq!(code(&res), "CONFLICT", "{res}");
+
+    let a = w.manager.gql(ACCOUNT_PIPELINE, json!({ "id": id })).await["data"]["account"].clone();
+    assert_eq!(a["stage"], "WON", "{a}");
+    assert_eq!(a["owner"]["email"], w.de.email.as_str());
+    assert_eq!(a["assignment"]["status"], "CLOSED");
+    assert_eq!(a["opportunities"][0]["amount"], 50000.0);
+    assert_eq!(a["bant"]["need"], "ABM at scale");
+    let path: Vec<(&str, &str, bool)> = a["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap(),
+                t["to"].as_str().unwrap(),
+                t["automatic"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("TARGET", "SQL", true),
+            ("SQL", "OPPORTUNITY", false),
+            ("OPPORTUNITY", "WON", false)
+        ]
+    );
+    let kinds: Vec<String> = outbox_kinds(&w.app)
+        .await
+        .into_iter()
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SQL_PROMOTED",
+            "ASSIGNMENT_CREATED",
+            "ASSIGNMENT_REASSIGNED",
+            "ASSIGNMENT_CREATED",
+            "ASSIGNMENT_CLOSED"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_untouched_assignment_breaches_its_sla_once() {
+    let w = world().await;
+    let late = account(&w.marketer, "acme.io", "US", Some(1)).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+    let prompt = account(&w.marketer, "globex.de", "DE", None).await;
+    demo_request(&w.marketer, "globex.de", "2").await;
+    let mine = w.de.gql(ASSIGNMENTS, json!({})).await;
+    let id = mine["data"]["assignments"]["edges"][0]["node"]["id"].clone();
+    let res = w
+        .de
+        .gql("mutation($id: ID!) { recordFirstTouch(assignmentId: $id, channel: \"email\") { status } }", json!({ "id": id }))
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+
+    let db = &w.app.state.db;
+    assert_eq!(
+        quorum_api::sla::breach_overdue(db, Utc::now())
+            .await
+            .unwrap(),
+        0,
+        "not due yet"
+    );
+    let later = Utc::now() + Duration::hours(2);
+    assert_eq!(quorum_api::sla::breach_overdue(db, later).await.unwrap(), 1);
+    assert_eq!(
+        quorum_api::sla::breach_overdue(db, later).await.unwrap(),
+        0,
+        "once"
+    );
+
+    let status = |id: String| {
+        let m = w.manager.clone();
+        async move {
+            m.gql(ASSIGNMENT, json!({ "id": id })).await["data"]["account"]["assignment"]["status"]
+                .clone()
+        }
+    };
+    assert_eq!(status(late).await, "SLA_BREACHED");
+    assert_eq!(status(prompt).await, "WORKING", "touched in time");
+    let kinds: Vec<String> = outbox_kinds(&w.app)
+        .await
+        .into_iter()
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("SLA_BREACHED"));
+    let breached = w
+        .manager
+        .gql(ASSIGNMENTS, json!({ "s": ["SLA_BREACHED"] }))
+        .await;
+    assert_eq!(
+        breached["data"]["assignments"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

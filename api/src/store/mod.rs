@@ -7,6 +7,7 @@ pub mod committee;
 pub mod contact;
 pub mod engagement;
 pub mod entity;
+pub mod pipeline;
 pub mod qualification;
 pub mod routing;
 pub mod scoring_model;

@@ -284,6 +284,22 @@ pub async fn insert_assignments(
     Ok(())
 }
 
+/// Makes `rep` the account's owner.
+pub async fn set_owner(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    account: AccountId,
+    rep: UserId,
+) -> Result<(), AppError> {
+    account::Entity::update_many()
+        .col_expr(account::Column::OwnerId, Expr::value(rep.get()))
+        .filter(account::Column::WorkspaceId.eq(ws.get()))
+        .filter(account::Column::Id.eq(account.get()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Records a routed assignment on the account and the rep: the account's owner, the rep's
 /// round-robin turn.
 pub async fn set_owner_and_turn(
@@ -293,12 +309,7 @@ pub async fn set_owner_and_turn(
     rep: UserId,
     turn: u64,
 ) -> Result<(), AppError> {
-    account::Entity::update_many()
-        .col_expr(account::Column::OwnerId, Expr::value(rep.get()))
-        .filter(account::Column::WorkspaceId.eq(ws.get()))
-        .filter(account::Column::Id.eq(account.get()))
-        .exec(db)
-        .await?;
+    set_owner(ws, db, account, rep).await?;
     app_user::Entity::update_many()
         .col_expr(
             app_user::Column::RepTurn,

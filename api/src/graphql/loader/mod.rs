@@ -12,8 +12,8 @@ use sea_orm::DatabaseConnection;
 use crate::error::AppError;
 use crate::store;
 use crate::store::entity::{
-    account, app_user, assignment, buying_committee, committee_member, contact, contact_activity,
-    stage_transition,
+    account, app_user, assignment, bant, buying_committee, committee_member, contact,
+    contact_activity, opportunity, stage_transition,
 };
 use quorum_domain::score::{Contribution, ScoringModel};
 
@@ -51,6 +51,11 @@ loader!(
     /// An account's assignments, newest first.
     AssignmentsByAccount
 );
+loader!(
+    /// An account's opportunities, oldest first.
+    OpportunitiesByAccount
+);
+loader!(BantByAccount);
 loader!(
     /// The breakdown of a stored score, rebuilt on read (see `scoring::explain`).
     BreakdownByScore
@@ -220,6 +225,29 @@ impl Loader<AccountId> for AssignmentsByAccount {
     }
 }
 
+impl Loader<AccountId> for OpportunitiesByAccount {
+    type Value = Vec<opportunity::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::pipeline::opportunities_of(self.ws, &self.db, ids).await?;
+        Ok(group(rows, |o| Some(AccountId::from(o.account_id))))
+    }
+}
+
+impl Loader<AccountId> for BantByAccount {
+    type Value = bant::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, ids: &[AccountId]) -> LoadResult<AccountId, Self::Value> {
+        let rows = store::pipeline::bant_of(self.ws, &self.db, ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|b| (AccountId::from(b.account_id), b))
+            .collect())
+    }
+}
+
 /// The request's loaders.
 pub struct Loaders {
     ws: WorkspaceId,
@@ -237,6 +265,8 @@ pub struct Loaders {
     pub breakdown: DataLoader<BreakdownByScore>,
     pub transitions: DataLoader<TransitionsByAccount>,
     pub assignments: DataLoader<AssignmentsByAccount>,
+    pub opportunities: DataLoader<OpportunitiesByAccount>,
+    pub bant: DataLoader<BantByAccount>,
 }
 
 impl Loaders {
@@ -266,6 +296,8 @@ impl Loaders {
             breakdown: make(BreakdownByScore { ws, db: db() }, window),
             transitions: make(TransitionsByAccount { ws, db: db() }, window),
             assignments: make(AssignmentsByAccount { ws, db: db() }, window),
+            opportunities: make(OpportunitiesByAccount { ws, db: db() }, window),
+            bant: make(BantByAccount { ws, db: db() }, window),
         }
     }
 }

@@ -5,6 +5,7 @@ mod committee;
 mod contact;
 mod engagement;
 mod model;
+mod pipeline;
 mod routing;
 mod session;
 mod stage;
@@ -25,4 +26,5 @@ pub struct Mutation(
     model::ModelMutation,
     stage::StageMutation,
     routing::RoutingMutation,
+    pipeline::PipelineMutation,
 );

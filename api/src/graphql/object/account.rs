@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use quorum_domain::value::AccountId;
 
 use super::{
-    Assignment, BuyingCommittee, Contact, Cursor, Stage, StageTransition, TotalCount, User,
-    list_cost, page_size,
+    Assignment, Bant, BuyingCommittee, Contact, Cursor, Opportunity, Stage, StageTransition,
+    TotalCount, User, list_cost, page_size,
 };
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{ScoreKey, loaders, unshare};
@@ -128,6 +128,33 @@ impl Account {
                     })
                     .map(Assignment),
             )
+        };
+        load.await.gql()
+    }
+
+    /// Deals on the account, oldest first.
+    async fn opportunities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Opportunity>> {
+        let load = async {
+            let rows = loaders(ctx)?
+                .opportunities
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?
+                .unwrap_or_default();
+            AppResult::Ok(rows.into_iter().map(Opportunity).collect())
+        };
+        load.await.gql()
+    }
+
+    /// Budget, authority, need and timeline; `null` until someone records them.
+    async fn bant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Bant>> {
+        let load = async {
+            let row = loaders(ctx)?
+                .bant
+                .load_one(self.id())
+                .await
+                .map_err(unshare)?;
+            AppResult::Ok(row.map(Bant::from))
         };
         load.await.gql()
     }

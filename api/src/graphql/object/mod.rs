@@ -7,6 +7,7 @@ mod connection;
 mod contact;
 mod enums;
 mod model;
+mod pipeline;
 mod transition;
 mod user;
 
@@ -17,6 +18,7 @@ pub use connection::{Cursor, TotalCount, list_cost, page_size};
 pub use contact::Contact;
 pub use enums::{BuyingRole, Role, Seniority, SortDirection, Stage};
 pub use model::ScoringModelObject;
+pub use pipeline::{Bant, Opportunity};
 pub use transition::StageTransition;
 pub use user::{Session, User};
 
