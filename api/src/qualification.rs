@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use quorum_domain::qualify::{Actor, Transition};
-use quorum_domain::route::{Router, RoutingAccount, SlaPolicy};
+use quorum_domain::route::{Rep, Router, RoutingAccount, RoutingRule, SlaPolicy};
 use quorum_domain::value::{AccountId, CountryCode, Stage, Tier, UserId, WorkspaceId};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
@@ -121,66 +121,87 @@ async fn assign(
     now: DateTime<Utc>,
 ) -> Result<Vec<assignment::Model>, AppError> {
     let accounts: Vec<&account::Model> = accounts.collect();
-    routing::lock_workspace(ws, db).await?;
+    let (reps, rules) = routing_state(ws, db).await?;
     let ids: Vec<AccountId> = accounts.iter().map(|a| AccountId::from(a.id)).collect();
     let open = routing::open_of_accounts(ws, db, &ids).await?;
-    let users = routing::reps(ws, db).await?;
-    let loads = routing::open_loads(ws, db).await?;
-    let reps: Vec<_> = users
-        .iter()
-        .map(|u| routing::domain_rep(u, loads.get(&u.id).copied().unwrap_or(0)))
-        .collect();
-    let stored_rules = routing::rules(ws, db).await?;
-    let rules: Vec<_> = stored_rules
-        .iter()
-        .map(|(name, r)| r.to_domain(name))
-        .collect();
     let mut router = Router::new(&reps, &rules);
-    let sla = SlaPolicy::default();
-    let at = timestamp(now);
     let mut out = Vec::new();
     for a in accounts {
         // Re-promoted while still assigned: the rep keeps working it.
         if open.iter().any(|o| o.account_id == a.id) {
             continue;
         }
-        let tier = a.tier.and_then(|t| Tier::parse(i64::from(t)).ok());
-        let decision = router.route(
-            &RoutingAccount {
-                country: a
-                    .country
-                    .as_deref()
-                    .and_then(|c| CountryCode::parse(c).ok()),
-                region: a.region.clone(),
-                industry: a.industry.clone(),
-                tier,
-                owner: a.owner_id.map(UserId::from),
-            },
-            &sla,
-            at,
-        );
-        router.assign(&decision);
-        if let Some(rep) = decision.rep {
-            routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, decision.turn).await?;
-        }
-        out.push(assignment::Model {
-            id: Uuid::now_v7(),
-            workspace_id: ws.get(),
-            account_id: a.id,
-            rep_id: decision.rep.map(UserId::get),
-            status: "PENDING".to_owned(),
-            rule: decision.rule,
-            reason: decision.reason,
-            assigned_at: now,
-            // From `now` itself rather than the decision's millisecond timestamp, so the SLA
-            // is exact to the microsecond the assignment is stamped with.
-            due_at: now + chrono::Duration::minutes(i64::from(sla.minutes(tier))),
-            accepted_at: None,
-            first_touch_at: None,
-            first_touch_channel: None,
-            closed_at: None,
-        });
+        out.push(route_account(ws, db, &mut router, a, now).await?);
     }
     routing::insert_assignments(db, &out).await?;
     Ok(out)
+}
+
+/// Takes the workspace's routing lock and reads the reps (with their open assignments) and
+/// the rules in force.
+pub async fn routing_state(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+) -> Result<(Vec<Rep>, Vec<RoutingRule>), AppError> {
+    routing::lock_workspace(ws, db).await?;
+    let users = routing::reps(ws, db).await?;
+    let loads = routing::open_loads(ws, db).await?;
+    let reps = users
+        .iter()
+        .map(|u| routing::domain_rep(u, loads.get(&u.id).copied().unwrap_or(0)))
+        .collect();
+    let rules = routing::rules(ws, db)
+        .await?
+        .iter()
+        .map(|(name, r)| r.to_domain(name))
+        .collect();
+    Ok((reps, rules))
+}
+
+/// Routes one account (recording the choice in `router`), makes the chosen rep its owner and
+/// stores the rep's turn; returns the new `PENDING` assignment, not yet inserted.
+pub async fn route_account(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    router: &mut Router<'_>,
+    a: &account::Model,
+    now: DateTime<Utc>,
+) -> Result<assignment::Model, AppError> {
+    let sla = SlaPolicy::default();
+    let tier = a.tier.and_then(|t| Tier::parse(i64::from(t)).ok());
+    let decision = router.route(
+        &RoutingAccount {
+            country: a
+                .country
+                .as_deref()
+                .and_then(|c| CountryCode::parse(c).ok()),
+            region: a.region.clone(),
+            industry: a.industry.clone(),
+            tier,
+            owner: a.owner_id.map(UserId::from),
+        },
+        &sla,
+        timestamp(now),
+    );
+    router.assign(&decision);
+    if let Some(rep) = decision.rep {
+        routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, decision.turn).await?;
+    }
+    Ok(assignment::Model {
+        id: Uuid::now_v7(),
+        workspace_id: ws.get(),
+        account_id: a.id,
+        rep_id: decision.rep.map(UserId::get),
+        status: "PENDING".to_owned(),
+        rule: decision.rule,
+        reason: decision.reason,
+        assigned_at: now,
+        // From `now` itself rather than the decision's millisecond timestamp, so the SLA
+        // is exact to the microsecond the assignment is stamped with.
+        due_at: now + chrono::Duration::minutes(i64::from(sla.minutes(tier))),
+        accepted_at: None,
+        first_touch_at: None,
+        first_touch_channel: None,
+        closed_at: None,
+    })
 }

@@ -14,6 +14,7 @@ mod m20261123_000006_breakdown_on_read;
 mod m20261123_000007_create_qualification;
 mod m20261123_000008_create_routing;
 mod m20261123_000009_create_pipeline;
+mod m20261123_000010_workspace_settings;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_create_qualification::Migration),
             Box::new(m20261123_000008_create_routing::Migration),
             Box::new(m20261123_000009_create_pipeline::Migration),
+            Box::new(m20261123_000010_workspace_settings::Migration),
         ]
     }
 }

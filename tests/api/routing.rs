@@ -619,3 +619,78 @@ async fn an_untouched_assignment_breaches_its_sla_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_breached_tier_1_assignment_moves_to_another_rep_when_the_workspace_asks() {
+    let w = world().await;
+    let settings = "mutation($on: Boolean) { updateWorkspaceSettings(input: { reassignBreachedTier1: $on }) { reassignBreachedTier1 } }";
+    let res = w.us.gql(settings, json!({ "on": true })).await;
+    assert_eq!(code(&res), "FORBIDDEN", "{res}");
+    let res = w.manager.gql(settings, json!({ "on": true })).await;
+    assert_eq!(
+        res["data"]["updateWorkspaceSettings"]["reassignBreachedTier1"], true,
+        "{res}"
+    );
+    let res = w
+        .manager
+        .gql("{ workspaceSettings { reassignBreachedTier1 } }", json!({}))
+        .await;
+    assert_eq!(
+        res["data"]["workspaceSettings"]["reassignBreachedTier1"],
+        true
+    );
+
+    // A second US rep to take over.
+    let backup = w.app.user("acme", Role::Rep).await;
+    let res = w
+        .manager
+        .gql(
+            UPDATE_REP,
+            json!({ "id": backup.id, "i": { "countries": ["US"] } }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let tier1 = account(&w.marketer, "acme.io", "US", Some(1)).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+    let other = account(&w.marketer, "globex.de", "DE", None).await;
+    demo_request(&w.marketer, "globex.de", "2").await;
+    let rep_of = |id: String| {
+        let m = w.manager.clone();
+        async move { m.gql(ASSIGNMENT, json!({ "id": id })).await["data"]["account"].clone() }
+    };
+    let first = rep_of(tier1.clone()).await["assignment"]["rep"]["email"].clone();
+
+    let later = Utc::now() + Duration::hours(2);
+    assert_eq!(
+        quorum_api::sla::breach_overdue(&w.app.state.db, later)
+            .await
+            .unwrap(),
+        2
+    );
+    let a = rep_of(tier1).await;
+    assert_eq!(a["assignment"]["status"], "PENDING", "{a}");
+    assert_ne!(
+        a["assignment"]["rep"]["email"], first,
+        "another rep took it over"
+    );
+    assert_eq!(a["owner"]["email"], a["assignment"]["rep"]["email"]);
+    assert_eq!(
+        rep_of(other).await["assignment"]["status"],
+        "SLA_BREACHED",
+        "not tier 1"
+    );
+    let kinds: Vec<String> = outbox_kinds(&w.app)
+        .await
+        .into_iter()
+        .map(|k| k.1)
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 4..],
+        [
+            "SLA_BREACHED",
+            "ASSIGNMENT_REASSIGNED",
+            "ASSIGNMENT_CREATED",
+            "SLA_BREACHED"
+        ]
+    );
+}

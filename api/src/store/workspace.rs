@@ -21,6 +21,7 @@ pub async fn find_or_create(
         name: name.to_owned(),
         created_at: super::now(),
         outbox_seq: 0,
+        reassign_breached_tier1: false,
     };
     workspace::Entity::insert(super::all_set::<_, workspace::ActiveModel>(model.clone()))
         .exec_without_returning(db)
@@ -40,4 +41,25 @@ pub async fn all_ids(
         .all(db)
         .await?;
     Ok(ids.into_iter().map(Into::into).collect())
+}
+
+pub async fn find(
+    ws: quorum_domain::value::WorkspaceId,
+    db: &impl ConnectionTrait,
+) -> Result<Option<workspace::Model>, AppError> {
+    Ok(workspace::Entity::find_by_id(ws.get()).one(db).await?)
+}
+
+pub async fn set_reassign_breached_tier1(
+    ws: quorum_domain::value::WorkspaceId,
+    db: &impl ConnectionTrait,
+    on: bool,
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
+    workspace::Entity::update_many()
+        .col_expr(workspace::Column::ReassignBreachedTier1, Expr::value(on))
+        .filter(workspace::Column::Id.eq(ws.get()))
+        .exec(db)
+        .await?;
+    Ok(())
 }

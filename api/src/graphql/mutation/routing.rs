@@ -6,7 +6,7 @@ use sea_orm::TransactionTrait;
 use crate::auth::{RoleGuard, viewer};
 use crate::error::{AppError, At, IntoGql};
 use crate::graphql::object::{Assignment, User, parse_id};
-use crate::graphql::query::RoutingRule;
+use crate::graphql::query::{RoutingRule, WorkspaceSettings};
 use crate::graphql::state;
 use crate::qualification::{self, ASSIGNMENT_ACCEPTED, FIRST_TOUCH};
 use crate::store;
@@ -104,8 +104,36 @@ impl RoutingRuleInput {
     }
 }
 
+/// Settings to change; fields left out are kept.
+#[derive(InputObject)]
+pub struct WorkspaceSettingsInput {
+    pub reassign_breached_tier1: Option<bool>,
+}
+
 #[Object]
 impl RoutingMutation {
+    #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Manager])")]
+    async fn update_workspace_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: WorkspaceSettingsInput,
+    ) -> async_graphql::Result<WorkspaceSettings> {
+        let run = async {
+            let v = viewer(ctx)?;
+            let db = &state(ctx)?.db;
+            if let Some(on) = input.reassign_breached_tier1 {
+                store::workspace::set_reassign_breached_tier1(v.workspace_id, db, on).await?;
+            }
+            let w = store::workspace::find(v.workspace_id, db)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            Ok(WorkspaceSettings {
+                reassign_breached_tier1: w.reassign_breached_tier1,
+            })
+        };
+        run.await.gql()
+    }
+
     /// Sets a rep's territory, industries, capacity or availability.
     #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Manager])")]
     async fn update_rep(

@@ -8,7 +8,7 @@ mod user;
 
 use async_graphql::MergedObject;
 
-pub use routing::RoutingRule;
+pub use routing::{RoutingRule, WorkspaceSettings};
 
 #[derive(MergedObject, Default)]
 pub struct Query(

@@ -54,8 +54,32 @@ impl RoutingRule {
     }
 }
 
+/// Workspace-wide behaviour managers can switch.
+#[derive(SimpleObject)]
+pub struct WorkspaceSettings {
+    /// When a tier-1 assignment breaches its SLA, route the account to another rep.
+    pub reassign_breached_tier1: bool,
+}
+
 #[Object]
 impl RoutingQuery {
+    #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Manager])")]
+    async fn workspace_settings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<WorkspaceSettings> {
+        let run = async {
+            let v = viewer(ctx)?;
+            let w = store::workspace::find(v.workspace_id, &state(ctx)?.db)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            AppResult::Ok(WorkspaceSettings {
+                reassign_breached_tier1: w.reassign_breached_tier1,
+            })
+        };
+        run.await.gql()
+    }
+
     /// The workspace's reps with their routing profiles.
     #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Manager])")]
     async fn reps(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
