@@ -255,3 +255,43 @@ async fn set_stage_refuses_what_it_must() {
     assert_eq!(a["stage"], "TARGET");
     assert_eq!(a["transitions"], json!([]), "nothing half-written");
 }
+
+#[tokio::test]
+async fn decay_demotes_an_sql_only_once_it_falls_past_the_margin() {
+    let app = spawn_app().await;
+    let (m, id) = acme(&app).await;
+    // SQL at 30, demoted below 30 − 10.
+    publish_thresholds(&m, 1.0, 30.0).await;
+    ingest(&m, vec![ev("1", "DEMO_REQUEST", 0)]).await;
+    let a = account(&m, &id).await;
+    assert_eq!(a["stage"], "SQL", "{a}");
+    assert!(a["score"]["total"].as_f64().unwrap() >= 30.0);
+
+    // The periodic pass, run as if weeks had gone by: below the line, above the margin.
+    let db = &app.state.db;
+    let rescore = |days: i64| {
+        quorum_api::scoring::rescore_stale_everywhere(db, Utc::now() + Duration::days(days))
+    };
+    rescore(45).await.unwrap();
+    let a = account(&m, &id).await;
+    let total = a["score"]["total"].as_f64().unwrap();
+    assert!(
+        (20.0..30.0).contains(&total),
+        "the setup needs a total between the lines: {total}"
+    );
+    assert_eq!(a["stage"], "SQL", "within the margin: no flapping");
+
+    rescore(80).await.unwrap();
+    let a = account(&m, &id).await;
+    assert!(a["score"]["total"].as_f64().unwrap() < 20.0, "{a}");
+    assert_eq!(a["stage"], "MQL");
+    let last = a["transitions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["from"].as_str(), last["automatic"].as_bool()),
+        (Some("SQL"), Some(true))
+    );
+    assert!(
+        last["reason"].as_str().unwrap().contains("margin"),
+        "{last}"
+    );
+}
