@@ -40,18 +40,14 @@ pub async fn find(
         .await?)
 }
 
-/// `find`, locking the row until the transaction ends on PostgreSQL (SQLite has one writer).
+/// `find`, locking the row until the transaction ends (see [`super::for_update`]).
 pub async fn find_for_update(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     id: AccountId,
 ) -> Result<Option<account::Model>, AppError> {
-    let mut q =
-        account::Entity::find_by_id(id.get()).filter(account::Column::WorkspaceId.eq(ws.get()));
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        q = q.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
-    }
-    Ok(q.one(db).await?)
+    let q = account::Entity::find_by_id(id.get()).filter(account::Column::WorkspaceId.eq(ws.get()));
+    Ok(super::for_update(q, db).one(db).await?)
 }
 
 pub async fn of_ids(

@@ -22,6 +22,21 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// `q` locking the rows it reads until the transaction ends, on PostgreSQL; SQLite runs one
+/// writer at a time and has no row locks. `FOR NO KEY UPDATE`: it does not conflict with the
+/// key-share locks that inserts referencing the row take.
+pub(crate) fn for_update<E: sea_orm::EntityTrait>(
+    q: sea_orm::Select<E>,
+    db: &impl sea_orm::ConnectionTrait,
+) -> sea_orm::Select<E> {
+    use sea_orm::QuerySelect;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q.lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+    } else {
+        q
+    }
+}
+
 /// `m` with every column set: what inserts and whole-row updates write.
 pub(crate) fn all_set<M, A>(m: M) -> A
 where

@@ -2,10 +2,7 @@
 
 use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::IN_CHUNK;
@@ -33,18 +30,15 @@ pub async fn opportunities_of(
     Ok(out)
 }
 
-/// One opportunity, locked until the transaction ends on PostgreSQL.
+/// One opportunity, locked until the transaction ends (see [`super::for_update`]).
 pub async fn find_opportunity(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<opportunity::Model>, AppError> {
-    let mut q =
+    let q =
         opportunity::Entity::find_by_id(id).filter(opportunity::Column::WorkspaceId.eq(ws.get()));
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
-    }
-    Ok(q.one(db).await?)
+    Ok(super::for_update(q, db).one(db).await?)
 }
 
 pub async fn insert_opportunity(

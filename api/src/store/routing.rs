@@ -322,17 +322,14 @@ pub async fn set_owner_and_turn(
     Ok(())
 }
 
+/// One assignment, locked until the transaction ends (see [`super::for_update`]).
 pub async fn find_assignment(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<assignment::Model>, AppError> {
-    let mut q =
-        assignment::Entity::find_by_id(id).filter(assignment::Column::WorkspaceId.eq(ws.get()));
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
-    }
-    Ok(q.one(db).await?)
+    let q = assignment::Entity::find_by_id(id).filter(assignment::Column::WorkspaceId.eq(ws.get()));
+    Ok(super::for_update(q, db).one(db).await?)
 }
 
 /// Saves an assignment's changed status and times.
