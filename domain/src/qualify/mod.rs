@@ -120,7 +120,7 @@ pub fn latest_high_intent<'a>(
             let newer = latest.is_none_or(|l| count.reference > l.at);
             if kind.is_high_intent() && count.reference != Timestamp::MIN && newer {
                 latest = Some(HighIntent {
-                    kind: *kind,
+                    kind,
                     at: count.reference,
                 });
             }

@@ -31,7 +31,10 @@ mod fit;
 mod model;
 mod text;
 
-pub use decay::{AccountActivity, ContactActivity, DecayedCount, Event, aggregate};
+pub use decay::{
+    AccountActivity, ContactActivity, Contacts, ContactsIntoIter, ContactsIter, DecayedCount,
+    Event, KindCounts, KindCountsIter, aggregate,
+};
 pub use model::{
     FitCondition, FitRule, MAX_FIT_RULES, MAX_POINTS, MAX_RULE_NAME, ScoringModel,
     SeniorityMultipliers, Thresholds, Weights,
@@ -214,7 +217,7 @@ fn raw_points(
 ) -> f64 {
     let mut sum = 0.0;
     for (kind, count) in &activity.per_kind {
-        let points = table[*kind as usize];
+        let points = table[kind as usize];
         if points == 0.0 {
             continue;
         }
@@ -222,7 +225,7 @@ fn raw_points(
         let raw = points * n;
         if raw != 0.0 {
             sum += raw;
-            each(*kind, n, raw);
+            each(kind, n, raw);
         }
     }
     sum
@@ -247,7 +250,7 @@ fn last_positive_engagement(activity: &ContactActivity, table: &PointTable) -> O
     activity
         .per_kind
         .iter()
-        .filter(|(kind, _)| table[**kind as usize] > 0.0)
+        .filter(|(kind, _)| table[*kind as usize] > 0.0)
         .map(|(_, count)| count.reference)
         .max()
 }
