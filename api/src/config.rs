@@ -154,6 +154,68 @@ pub struct Config {
     )]
     pub loader_window_ms: u64,
 
+    /// `redis://…`: fan live events out to every instance through Redis; default: an
+    /// in-process bus (one instance).
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Milliseconds between the relay's looks at the outbox when nothing woke it sooner.
+    #[arg(
+        long,
+        env = "QUORUM_RELAY_POLL_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub relay_poll_ms: u64,
+
+    /// Seconds a relay's lease lasts unless renewed; a relay that dies is replaced after it.
+    #[arg(
+        long,
+        env = "QUORUM_RELAY_LEASE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub relay_lease_secs: u64,
+
+    /// Seconds announced outbox rows are kept so that clients can resume from their cursor.
+    #[arg(long, env = "QUORUM_OUTBOX_RETENTION_SECS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub outbox_retention_secs: u64,
+
+    /// Milliseconds a new WebSocket gets to send `connection_init`.
+    #[arg(
+        long,
+        env = "QUORUM_WS_INIT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ws_init_timeout_ms: u64,
+
+    /// Seconds between server pings on a WebSocket; one silent for three of them is closed.
+    #[arg(
+        long,
+        env = "QUORUM_WS_KEEPALIVE_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub ws_keepalive_secs: u64,
+
+    /// Largest WebSocket message (and frame), in bytes; larger ones close the socket unread.
+    #[arg(long, env = "QUORUM_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
+
+    /// Events a subscription may fall behind before it is closed with its resume cursor.
+    #[arg(long, env = "QUORUM_WS_BUFFER", default_value_t = 1024, global = true)]
+    pub ws_buffer: usize,
+
+    /// Subscriptions one token may hold open at once on an instance.
+    #[arg(
+        long,
+        env = "QUORUM_MAX_SUBSCRIPTIONS_PER_TOKEN",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_subscriptions_per_token: usize,
+
     /// `text` for people, `json` for log collectors.
     #[arg(long, env = "QUORUM_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -204,6 +266,15 @@ impl Config {
             rescore_interval_secs: 0,
             sla_check_interval_secs: 0,
             log_format: "text".into(),
+            redis_url: None,
+            relay_poll_ms: 20,
+            relay_lease_secs: 2,
+            outbox_retention_secs: 7 * 24 * 3600,
+            ws_init_timeout_ms: 10_000,
+            ws_keepalive_secs: 15,
+            ws_max_message_bytes: 64 * 1024,
+            ws_buffer: 1024,
+            max_subscriptions_per_token: 50,
         }
     }
 }

@@ -26,6 +26,12 @@ pub enum AppError {
     /// The database is down or every pooled connection is busy: safe to retry shortly.
     #[error("service temporarily unavailable, retry shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// A subscription's `after` cursor names events already pruned from the outbox.
+    #[error("the cursor is older than the events kept; subscribe again without `after`")]
+    CursorExpired,
+    /// A subscriber fell further behind than its buffer; it resumes from `cursor`.
+    #[error("the subscriber fell too far behind; resume with `after: \"{cursor}\"`")]
+    SlowConsumer { cursor: String },
     /// Logged with its cause; the client sees the code only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -40,6 +46,8 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::CursorExpired => "CURSOR_EXPIRED",
+            Self::SlowConsumer { .. } => "SLOW_CONSUMER",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -79,6 +87,7 @@ impl ErrorExtensions for AppError {
             match self {
                 Self::BadUserInput { field, .. } => ext.set("field", field.clone()),
                 Self::Unavailable(_) => ext.set("retryable", true),
+                Self::SlowConsumer { cursor } => ext.set("cursor", cursor.clone()),
                 _ => {}
             }
         })

@@ -11,7 +11,7 @@ use quorum_domain::value::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -168,7 +168,7 @@ pub async fn ingest(
         }
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::store::write_txn(db).await?;
     let ids: Vec<&str> = parsed.iter().map(|p| p.event_id.as_str()).collect();
     let known = store::engagement::known_event_ids(ws, &txn, &ids).await?;
     let before = parsed.len();

@@ -1,15 +1,18 @@
 //! Quorum's server: storage, GraphQL, HTTP and auth around the pure `quorum-domain`.
 
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod qualification;
 pub mod scoring;
 pub mod sla;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod ws;

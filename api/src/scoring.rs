@@ -344,7 +344,6 @@ pub async fn rescore_workspace(
     scope: Scope,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    use sea_orm::TransactionTrait;
     let mut after = None;
     let mut done = 0;
     loop {
@@ -354,7 +353,7 @@ pub async fn rescore_workspace(
             return Ok(done);
         };
         after = Some(*last);
-        let txn = db.begin().await?;
+        let txn = crate::store::write_txn(db).await?;
         done += rescore(ws, &txn, &ids, model, now).await?.accounts;
         txn.commit().await?;
     }

@@ -8,7 +8,6 @@ use quorum_domain::route::{Rep, Router, RoutingRule};
 use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use crate::error::AppError;
@@ -43,7 +42,7 @@ pub async fn breach_overdue(
     let mut done = 0;
     for (ws, ids) in by_workspace {
         let ws = WorkspaceId::from(ws);
-        let txn = db.begin().await?;
+        let txn = crate::store::write_txn(db).await?;
         let reassign = store::workspace::find(ws, &txn)
             .await?
             .is_some_and(|w| w.reassign_breached_tier1);

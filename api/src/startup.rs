@@ -14,10 +14,13 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::auth::{JwtKeys, LoginThrottle};
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::graphql::{Limits, build_schema};
 use crate::http;
+use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::ws::TokenLimits;
 
 /// A pool sized and timed by `config`. SQLite gets WAL, a busy timeout and foreign keys.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
@@ -75,6 +78,30 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// Tells the bus and the sockets that the server is stopping.
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 impl Application {
@@ -87,8 +114,14 @@ impl Application {
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         migrate(&db).await?;
         let keys = JwtKeys::from_config(&config)?;
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let bus = Bus::start(&config, db.clone(), shutdown.clone())?;
         let state = AppState {
             db,
+            bus,
+            metrics: Arc::new(Metrics::default()),
+            token_limits: Arc::new(TokenLimits::default()),
+            shutdown,
             keys: Arc::new(keys),
             throttle: Arc::new(LoginThrottle::new(Duration::from_millis(
                 config.login_backoff_ms,
@@ -105,8 +138,17 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap_fn(|req, srv| {
-                    srv.call(req).map(|res| {
+                    let started = std::time::Instant::now();
+                    srv.call(req).map(move |res| {
                         res.map(|mut res| {
+                            if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                                state.metrics.request(
+                                    res.request().method().as_str(),
+                                    res.request().path(),
+                                    res.status().as_u16(),
+                                    started.elapsed(),
+                                );
+                            }
                             let id = res
                                 .request()
                                 .extensions()
@@ -125,11 +167,20 @@ impl Application {
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::Data::new(app_state.clone()))
                 .route("/graphql", web::post().to(http::graphql_post))
+                .route(
+                    "/graphql",
+                    web::get()
+                        .guard(actix_web::guard::Header("upgrade", "websocket"))
+                        .to(crate::ws::graphql_ws),
+                )
                 .route("/graphql", web::get().to(http::graphql_get))
+                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))
         })
-        .shutdown_timeout(config.shutdown_timeout_secs);
+        .shutdown_timeout(config.shutdown_timeout_secs)
+        // Signals are ours: sockets must hear "going away" before actix stops the workers.
+        .disable_signals();
         if let Some(n) = config.workers {
             server = server.workers(n);
         }
@@ -146,6 +197,7 @@ impl Application {
             port,
             server,
             state,
+            stop,
         })
     }
 
@@ -160,6 +212,14 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful
     /// shutdown, bounded by `QUORUM_SHUTDOWN_TIMEOUT`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stop = self.stop;
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing sockets, finishing requests");
+            let _ = stop.send(true);
+            handle.stop(true).await;
+        });
         self.server.await
     }
 }

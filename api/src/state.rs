@@ -5,7 +5,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{JwtKeys, LoginThrottle};
+use crate::bus::Bus;
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::ws::TokenLimits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +16,9 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
+    pub bus: Bus,
+    pub metrics: Arc<Metrics>,
+    pub token_limits: Arc<TokenLimits>,
+    /// Turns `true` when the server begins to shut down: sockets say goodbye.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

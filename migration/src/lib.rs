@@ -15,6 +15,7 @@ mod m20261123_000007_create_qualification;
 mod m20261123_000008_create_routing;
 mod m20261123_000009_create_pipeline;
 mod m20261123_000010_workspace_settings;
+mod m20261123_000011_create_relay;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_routing::Migration),
             Box::new(m20261123_000009_create_pipeline::Migration),
             Box::new(m20261123_000010_workspace_settings::Migration),
+            Box::new(m20261123_000011_create_relay::Migration),
         ]
     }
 }

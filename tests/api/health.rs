@@ -52,3 +52,36 @@ async fn an_exhausted_pool_fails_fast_with_unavailable_while_healthz_stays_up() 
     assert_eq!(res["data"]["accounts"]["totalCount"], 0, "{res}");
     assert_eq!(app.get("/readyz").send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_report_connections_and_outbox_lag() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
+    }
+    app.get("/nowhere").send().await.unwrap();
+    let res = app.get("/metrics").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+    );
+    let text = res.text().await.unwrap();
+    for line in [
+        "quorum_ws_connections 0",
+        "quorum_subscriptions 0",
+        "quorum_events_delivered_total 0",
+        "quorum_outbox_lag_seconds 0.000",
+        "quorum_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} 3",
+        // Unknown paths share one series, so scanners cannot grow the map.
+        "quorum_http_requests_total{method=\"GET\",path=\"other\",status=\"404\"} 1",
+        "quorum_http_request_duration_seconds_count 4",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

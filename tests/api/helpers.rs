@@ -152,7 +152,8 @@ pub struct TestApp {
     pub state: AppState,
     /// SQL statements run so far by the app's pool.
     pub statements: Arc<AtomicUsize>,
-    pub db: TestDb,
+    /// Shared with any sibling instance; dropped with the last of them.
+    pub db: Arc<TestDb>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -161,14 +162,29 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with `tweak` applied to its test config.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::fresh().await;
+    spawn_app_on(Arc::new(TestDb::fresh().await), tweak).await
+}
+
+/// An instance on `db`, which another instance may be using too. With `TEST_REDIS_URL` set,
+/// its live events go through that Redis (unless `tweak` says otherwise).
+pub async fn spawn_app_on(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::for_tests(db.url().to_owned(), db.dir().clone());
+    config.redis_url = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     tweak(&mut config);
     let mut conn = connect(&config).await.expect("test database connects");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
-    conn.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
+    conn.set_metric_callback(move |info| {
+        // The outbox relay polls in the background; count only what requests run.
+        let sql = &info.statement.sql;
+        let relay = sql.contains("relay_lease")
+            || sql.contains("\"published_at\" IS NULL")
+            || sql.contains("\"published_at\" <");
+        if !relay {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
     });
     let app = Application::build_with_db(config, conn)
         .await
@@ -198,6 +214,11 @@ pub struct Client {
 }
 
 impl TestApp {
+    /// A second instance on this one's database (`tweak` applies to its config only).
+    pub async fn sibling(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        spawn_app_on(self.db.clone(), tweak).await
+    }
+
     /// A user with `role` in `workspace` (created if new), with a token.
     pub async fn user(&self, workspace: &str, role: Role) -> Client {
         let n = uuid::Uuid::new_v4().simple().to_string();
@@ -311,6 +332,15 @@ impl Client {
         }
     }
 
+    /// Same user, talking to another instance.
+    pub fn on(&self, app: &TestApp) -> Client {
+        Client {
+            base: app.base.clone(),
+            http: app.http.clone(),
+            ..self.clone()
+        }
+    }
+
     /// Same client with another token (forged, expired, …).
     pub fn with_token(&self, token: &str) -> Client {
         Client {
@@ -360,4 +390,92 @@ pub fn field(res: &Value) -> &str {
     res["errors"][0]["extensions"]["field"]
         .as_str()
         .unwrap_or("<no field>")
+}
+
+/// A `redis-server` of the test's own on a free port, killed when dropped. `stop` and
+/// `restart` (on the same port) make an outage.
+pub struct TestRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl TestRedis {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("quorum-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut redis = Self {
+            port,
+            dir,
+            child: None,
+        };
+        redis.restart().await;
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server, as a crash would: no goodbye to its clients.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts it (again) on the same port, empty, and waits until it answers `PING`.
+    pub async fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on the PATH: the Redis tests start their own");
+        // Owned before anything can fail, so that dropping `self` kills it.
+        let child = self.child.insert(child);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !redis_answers(self.port).await {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server on port {} exited: {status}", self.port);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis-server did not answer on port {}",
+                self.port
+            );
+            // Polling for readiness of a process, not waiting for an event.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.stop();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+async fn redis_answers(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if s.write_all(b"PING\r\n").await.is_err() {
+        return false;
+    }
+    let mut answer = [0_u8; 7];
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(1), s.read_exact(&mut answer)).await;
+    matches!(read, Ok(Ok(_))) && &answer == b"+PONG\r\n"
 }

@@ -21,4 +21,6 @@ mod qualification;
 mod routing;
 mod schema;
 mod scoring_model;
+mod subscriptions;
 mod tenancy;
+mod ws;

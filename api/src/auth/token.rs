@@ -135,6 +135,14 @@ impl JwtKeys {
 
     /// The viewer a token names; any fault at all is `Unauthenticated`, with no detail.
     pub fn verify(&self, token: &str) -> Result<Viewer, AppError> {
+        self.verify_until(token).map(|(v, _)| v)
+    }
+
+    /// The viewer and the moment the token stops being valid (long-lived sockets end then).
+    pub fn verify_until(
+        &self,
+        token: &str,
+    ) -> Result<(Viewer, chrono::DateTime<chrono::Utc>), AppError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
                 tracing::debug!(error = %e, "token refused");
@@ -144,11 +152,15 @@ impl JwtKeys {
         let user_id = Uuid::parse_str(&c.sub).map_err(|_| AppError::Unauthenticated)?;
         let ws = Uuid::parse_str(&c.ws).map_err(|_| AppError::Unauthenticated)?;
         let role = Role::parse(&c.role).map_err(|_| AppError::Unauthenticated)?;
-        Ok(Viewer {
+        let until =
+            chrono::DateTime::from_timestamp(c.exp.saturating_add(LEEWAY_SECS.cast_signed()), 0)
+                .ok_or(AppError::Unauthenticated)?;
+        let viewer = Viewer {
             user_id: UserId::from(user_id),
             workspace_id: WorkspaceId::from(ws),
             role,
-        })
+        };
+        Ok((viewer, until))
     }
 }
 

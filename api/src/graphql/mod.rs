@@ -6,6 +6,7 @@ pub mod mutation;
 pub mod object;
 pub mod query;
 pub mod schema;
+pub mod subscription;
 
 pub use schema::{Limits, QuorumSchema, build_schema, schema_builder, sdl};
 

@@ -1,12 +1,12 @@
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use super::mutation::Mutation;
 use super::query::Query;
+use super::subscription::Subscription;
 use crate::config::Config;
 use crate::state::AppState;
 
-/// Subscriptions arrive with live updates; until then the type is empty.
-pub type QuorumSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type QuorumSchema = Schema<Query, Mutation, Subscription>;
 
 /// What a single query may cost. async-graphql sets no limit by default.
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ impl From<&Config> for Limits {
 }
 
 /// Types and limits; `quorum schema` prints its `.finish().sdl()`.
-pub fn schema_builder(l: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let b = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(l: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let b = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(l.depth)
         .limit_complexity(l.complexity)
         // Suggestions ("did you mean …") map the schema for someone who may not see it.

@@ -7,6 +7,7 @@ pub mod committee;
 pub mod contact;
 pub mod engagement;
 pub mod entity;
+pub mod outbox;
 pub mod pipeline;
 pub mod qualification;
 pub mod routing;
@@ -20,6 +21,22 @@ use chrono::{DateTime, SubsecRound, Utc};
 /// was written for keyset cursors to work.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN` (waiting out
+/// the busy timeout): a deferred one that read first and then writes fails at once with
+/// `SQLITE_BUSY_SNAPSHOT` if another process wrote meanwhile (two instances on one file, or
+/// `quorum` commands beside a server). PostgreSQL ignores the mode.
+pub async fn write_txn(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait as _;
+    db.begin_with_options(sea_orm::TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+    })
+    .await
 }
 
 /// `q` locking the rows it reads until the transaction ends, on PostgreSQL; SQLite runs one

@@ -166,6 +166,7 @@ pub async fn append(
             account_id: e.account.map(AccountId::get),
             payload: e.payload.to_string(),
             created_at: now,
+            published_at: None,
         })
         .collect();
     let active = rows

@@ -323,6 +323,18 @@ pub async fn set_owner_and_turn(
 }
 
 /// One assignment, locked until the transaction ends (see [`super::for_update`]).
+/// The assignment as it stands, without locking it (for readers).
+pub async fn get_assignment(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<assignment::Model>, AppError> {
+    Ok(assignment::Entity::find_by_id(id)
+        .filter(assignment::Column::WorkspaceId.eq(ws.get()))
+        .one(db)
+        .await?)
+}
+
 pub async fn find_assignment(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,

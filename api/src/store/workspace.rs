@@ -21,6 +21,7 @@ pub async fn find_or_create(
         name: name.to_owned(),
         created_at: super::now(),
         outbox_seq: 0,
+        outbox_pruned_seq: 0,
         reassign_breached_tier1: false,
     };
     workspace::Entity::insert(super::all_set::<_, workspace::ActiveModel>(model.clone()))

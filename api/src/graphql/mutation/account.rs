@@ -1,6 +1,5 @@
 use async_graphql::{Context, Object};
 use quorum_domain::value::Role;
-use sea_orm::TransactionTrait;
 
 use crate::auth::{RoleGuard, viewer};
 use crate::error::IntoGql;
@@ -30,7 +29,7 @@ impl AccountMutation {
             let items = parse_batch(input, "domain", AccountInput::parse, |a| {
                 a.domain.as_str().to_owned()
             })?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let rows = store::account::upsert_many(v.workspace_id, &txn, items).await?;
             // Fit depends on firmographics: the new facts are scored in the same transaction.
             let ids: Vec<AccountId> = rows.iter().map(|a| AccountId::from(a.id)).collect();

@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object};
 use quorum_domain::value::{CommitteeId, ContactId, Role, non_empty};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 use crate::auth::{Viewer, viewer};
 use crate::error::{AppError, AppResult, At, IntoGql};
@@ -74,7 +74,7 @@ impl CommitteeMutation {
     ) -> async_graphql::Result<BuyingCommittee> {
         let run = async {
             let v = viewer(ctx)?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let committee = editable(&v, &txn, &committee_id).await?;
             let contact = match parse_id(&contact_id).map(ContactId::from) {
                 Some(id) => store::contact::find(v.workspace_id, &txn, id).await?,
@@ -112,7 +112,7 @@ impl CommitteeMutation {
     ) -> async_graphql::Result<BuyingCommittee> {
         let run = async {
             let v = viewer(ctx)?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let committee = editable(&v, &txn, &committee_id).await?;
             let contact = parse_id(&contact_id)
                 .map(ContactId::from)

@@ -1,6 +1,5 @@
 use async_graphql::{Context, Object};
 use quorum_domain::value::Role;
-use sea_orm::TransactionTrait;
 
 use crate::auth::{RoleGuard, viewer};
 use crate::error::IntoGql;
@@ -29,7 +28,7 @@ impl ContactMutation {
             let items = parse_batch(input, "email", ContactInput::parse, |c| {
                 c.email.as_str().to_owned()
             })?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let done = store::contact::upsert_many(v.workspace_id, &txn, items).await?;
             // Seniority and the account a contact belongs to move engagement: rescore the
             // accounts the contacts leave and join.

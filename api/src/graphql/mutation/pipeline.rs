@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use quorum_domain::qualify::{self, StageError};
 use quorum_domain::value::{AccountId, Role, Stage, UserId, non_empty};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 use crate::auth::{RoleGuard, Viewer, viewer};
 use crate::error::{AppError, At, IntoGql};
@@ -99,7 +99,7 @@ impl PipelineMutation {
             {
                 return Err(AppError::bad_input("input.budget", "must be a number ≥ 0"));
             }
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let account = workable(&v, &txn, id).await?;
             store::pipeline::upsert_bant(
                 &txn,
@@ -135,7 +135,7 @@ impl PipelineMutation {
             if !(amount.is_finite() && amount > 0.0) {
                 return Err(AppError::bad_input("amount", "must be a number > 0"));
             }
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let account = workable(&v, &txn, id).await?;
             let now = store::now();
             let t = qualify::open_opportunity(stage_of(&account)?, v.user_id, timestamp(now))
@@ -173,7 +173,7 @@ impl PipelineMutation {
     ) -> async_graphql::Result<Opportunity> {
         let run = async {
             let v = viewer(ctx)?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let mut row = match parse_id(&id) {
                 Some(id) => store::pipeline::find_opportunity(v.workspace_id, &txn, id).await?,
                 None => None,
@@ -216,7 +216,7 @@ impl PipelineMutation {
             let v = viewer(ctx)?;
             let id = self::account_id(&account_id, "account")?;
             let reason = non_empty(&reason, 1_000).at(|| "reason".into())?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let account = store::account::find_for_update(v.workspace_id, &txn, id)
                 .await?
                 .ok_or(AppError::NotFound("account"))?;

@@ -1,7 +1,6 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use quorum_domain::route::validate_rules;
 use quorum_domain::value::{CountryCode, Role, Tier, UserId, non_empty};
-use sea_orm::TransactionTrait;
 
 use crate::auth::{RoleGuard, viewer};
 use crate::error::{AppError, At, IntoGql};
@@ -170,7 +169,7 @@ impl RoutingMutation {
                 ));
             }
             // Validated as stored, inside the transaction: a refusal writes nothing.
-            let txn = db.begin().await?;
+            let txn = crate::store::write_txn(db).await?;
             let next = store::routing::update_rep(v.workspace_id, &txn, &user, update).await?;
             quorum_domain::route::Rep::validate(&store::routing::domain_rep(&next, 0))
                 .map_err(|(field, e)| AppError::bad_input(format!("input.{field}"), e.message()))?;
@@ -203,7 +202,7 @@ impl RoutingMutation {
             let domain: Vec<_> = parsed.iter().map(|(n, r)| r.to_domain(n)).collect();
             validate_rules(&domain, |id| reps.contains(&id.get()))
                 .map_err(|(field, e)| AppError::bad_input(field, e.message()))?;
-            let txn = db.begin().await?;
+            let txn = crate::store::write_txn(db).await?;
             store::routing::set_rules(v.workspace_id, &txn, &parsed).await?;
             txn.commit().await?;
             Ok(parsed
@@ -222,7 +221,7 @@ impl RoutingMutation {
     ) -> async_graphql::Result<Assignment> {
         let run = async {
             let v = viewer(ctx)?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let mut a = own_assignment(&v, &txn, &id).await?;
             if !matches!(a.status.as_str(), "PENDING" | "SLA_BREACHED") {
                 return Err(AppError::Conflict(format!(
@@ -253,7 +252,7 @@ impl RoutingMutation {
         let run = async {
             let v = viewer(ctx)?;
             let channel = non_empty(&channel, 50).at(|| "channel".into())?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let mut a = own_assignment(&v, &txn, &assignment_id).await?;
             if a.first_touch_at.is_some() {
                 return Err(AppError::Conflict(

@@ -1,7 +1,6 @@
 use async_graphql::{Context, ID, Object};
 use quorum_domain::qualify::{self, StageError};
 use quorum_domain::value::Role;
-use sea_orm::TransactionTrait;
 
 use crate::auth::viewer;
 use crate::error::{AppError, IntoGql};
@@ -37,7 +36,7 @@ impl StageMutation {
         let run = async {
             let v = viewer(ctx)?;
             let id = self::account_id(&account_id, "account")?;
-            let txn = state(ctx)?.db.begin().await?;
+            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
             let account = store::account::find_for_update(v.workspace_id, &txn, id)
                 .await?
                 .ok_or(AppError::NotFound("account"))?;

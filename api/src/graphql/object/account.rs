@@ -92,21 +92,7 @@ impl Account {
     }
 
     async fn score(&self) -> AccountScore {
-        let a = &self.0;
-        AccountScore {
-            total: a.score_total,
-            fit: a.score_fit,
-            engagement: a.score_engagement,
-            intent: a.score_intent,
-            committee_coverage: a.score_coverage,
-            model_version: a.score_model_version,
-            computed_at: a.score_computed_at.unwrap_or(a.created_at),
-            key: ScoreKey {
-                account: self.id(),
-                version: a.score_model_version,
-                computed_at: a.score_computed_at,
-            },
-        }
+        AccountScore::of(&self.0)
     }
 
     /// The account's latest assignment (the open one, while it is an SQL being worked). A rep
@@ -267,6 +253,26 @@ pub struct AccountScore {
     pub computed_at: DateTime<Utc>,
     #[graphql(skip)]
     pub key: ScoreKey,
+}
+
+impl AccountScore {
+    /// The score stored on the account.
+    pub fn of(a: &account::Model) -> Self {
+        Self {
+            total: a.score_total,
+            fit: a.score_fit,
+            engagement: a.score_engagement,
+            intent: a.score_intent,
+            committee_coverage: a.score_coverage,
+            model_version: a.score_model_version,
+            computed_at: a.score_computed_at.unwrap_or(a.created_at),
+            key: ScoreKey {
+                account: AccountId::from(a.id),
+                version: a.score_model_version,
+                computed_at: a.score_computed_at,
+            },
+        }
+    }
 }
 
 #[ComplexObject]

@@ -14,6 +14,8 @@ pub struct Model {
     /// JSON body.
     pub payload: String,
     pub created_at: DateTimeUtc,
+    /// When the relay rang the bus for it; `None` while it waits.
+    pub published_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The last outbox sequence number handed out.
     pub outbox_seq: i64,
+    /// Outbox rows up to this `seq` were pruned: older cursors have expired.
+    pub outbox_pruned_seq: i64,
     /// Route a tier-1 assignment to another rep when its SLA is breached.
     pub reassign_breached_tier1: bool,
 }

@@ -1,0 +1,271 @@
+//! Live feeds over WebSocket: promotions to SQL and assignment changes, read from the outbox
+//! (see `bus`), resumable with `after: cursor`.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, Enum, ErrorExtensions as _, ID, Object, Subscription as GqlSubscription,
+};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt as _};
+use quorum_domain::value::{AccountId, Role, WorkspaceId};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::auth::viewer;
+use crate::bus::{Event, Tail, decode_cursor};
+use crate::error::{AppError, AppResult, IntoGql};
+use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
+use crate::graphql::state;
+use crate::qualification::{
+    ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
+    SLA_BREACHED, SQL_PROMOTED,
+};
+use crate::store;
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[GqlSubscription]
+impl Subscription {
+    /// Every account promoted to SQL in the workspace, with its score and assignment. With
+    /// `after`, every later promotion is replayed first. `segmentId` must be null until
+    /// segments exist.
+    async fn sql_promotions(
+        &self,
+        ctx: &Context<'_>,
+        segment_id: Option<ID>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SqlPromotion>> + use<>>
+    {
+        let open = async {
+            let v = viewer(ctx)?;
+            if segment_id.is_some() {
+                return Err(AppError::bad_input(
+                    "segmentId",
+                    "segments are not available yet; pass null",
+                ));
+            }
+            let tail = open_tail(ctx, v.workspace_id, after.as_deref()).await?;
+            AppResult::Ok((tail, state(ctx)?.db.clone(), v.workspace_id))
+        };
+        let (tail, db, ws) = open.await.gql()?;
+        Ok(events(tail).filter_map(move |item| {
+            let db = db.clone();
+            async move {
+                match item {
+                    Ok(e) if e.kind == SQL_PROMOTED => SqlPromotion::load(ws, &db, e)
+                        .await
+                        .map_err(|e| e.extend())
+                        .transpose(),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e.extend())),
+                }
+            }
+        }))
+    }
+
+    /// Changes to assignments: a rep's own (a rep asking for another's is `FORBIDDEN`);
+    /// managers and admins any rep's, or every rep's without `repId`.
+    async fn assignment_updates(
+        &self,
+        ctx: &Context<'_>,
+        rep_id: Option<ID>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AssignmentEvent>> + use<>>
+    {
+        let open = async {
+            let v = viewer(ctx)?;
+            // An unparseable id names nobody, like another workspace's rep.
+            let asked = rep_id.as_ref().map(|id| parse_id(id).unwrap_or_default());
+            let rep = match v.role {
+                Role::Rep => match asked {
+                    None => Some(v.user_id.get()),
+                    Some(id) if id == v.user_id.get() => Some(id),
+                    Some(_) => return Err(AppError::Forbidden),
+                },
+                Role::Admin | Role::Manager => asked,
+                Role::Marketer => return Err(AppError::Forbidden),
+            };
+            let tail = open_tail(ctx, v.workspace_id, after.as_deref()).await?;
+            AppResult::Ok((tail, state(ctx)?.db.clone(), v.workspace_id, rep))
+        };
+        let (tail, db, ws, rep) = open.await.gql()?;
+        Ok(events(tail).filter_map(move |item| {
+            let db = db.clone();
+            async move {
+                let e = match item {
+                    Ok(e) => e,
+                    Err(e) => return Some(Err(e.extend())),
+                };
+                let kind = AssignmentEventKind::of(&e.kind)?;
+                let for_rep = e.payload.get("repId").and_then(|r| r.as_str());
+                if let Some(rep) = rep
+                    && for_rep != Some(rep.to_string().as_str())
+                {
+                    return None;
+                }
+                AssignmentEvent::load(ws, &db, kind, e)
+                    .await
+                    .map_err(|e| e.extend())
+                    .transpose()
+            }
+        }))
+    }
+}
+
+async fn open_tail(ctx: &Context<'_>, ws: WorkspaceId, after: Option<&str>) -> AppResult<Tail> {
+    let after = match after {
+        None => None,
+        Some(c) => {
+            Some(decode_cursor(c).ok_or_else(|| AppError::bad_input("after", "not a cursor"))?)
+        }
+    };
+    state(ctx)?.bus.hub.tail(ws, after).await
+}
+
+fn events(tail: Tail) -> impl Stream<Item = AppResult<Arc<Event>>> {
+    futures_util::stream::unfold(tail, |mut t| async move { t.next().await.map(|e| (e, t)) })
+}
+
+fn payload_id(e: &Event, key: &str) -> Option<Uuid> {
+    e.payload
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// An account that just became an SQL.
+pub struct SqlPromotion {
+    event: Arc<Event>,
+    account: store::entity::account::Model,
+    assignment: Option<store::entity::assignment::Model>,
+}
+
+impl SqlPromotion {
+    /// `None` when the account has since been deleted.
+    async fn load(
+        ws: WorkspaceId,
+        db: &DatabaseConnection,
+        event: Arc<Event>,
+    ) -> AppResult<Option<Self>> {
+        let Some(account_id) = payload_id(&event, "accountId") else {
+            return Ok(None);
+        };
+        let Some(account) = store::account::find(ws, db, AccountId::from(account_id)).await? else {
+            return Ok(None);
+        };
+        let assignment = match payload_id(&event, "assignmentId") {
+            Some(id) => store::routing::get_assignment(ws, db, id).await?,
+            None => None,
+        };
+        Ok(Some(Self {
+            event,
+            account,
+            assignment,
+        }))
+    }
+}
+
+#[Object]
+impl SqlPromotion {
+    /// Pass as `after` to resume right after this event.
+    async fn cursor(&self) -> String {
+        self.event.cursor()
+    }
+
+    async fn account(&self) -> Account {
+        Account(self.account.clone())
+    }
+
+    /// The account's score now, with its breakdown.
+    async fn score(&self) -> AccountScore {
+        AccountScore::of(&self.account)
+    }
+
+    /// The assignment routing made at the promotion (`null` if the account was already being
+    /// worked and kept its rep).
+    async fn assignment(&self) -> Option<Assignment> {
+        self.assignment.clone().map(Assignment)
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.event.created_at
+    }
+}
+
+/// What happened to an assignment.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum AssignmentEventKind {
+    Assigned,
+    Accepted,
+    Reassigned,
+    SlaBreached,
+    FirstTouch,
+    Closed,
+}
+
+impl AssignmentEventKind {
+    fn of(outbox_kind: &str) -> Option<Self> {
+        Some(match outbox_kind {
+            ASSIGNMENT_CREATED => Self::Assigned,
+            ASSIGNMENT_ACCEPTED => Self::Accepted,
+            ASSIGNMENT_REASSIGNED => Self::Reassigned,
+            SLA_BREACHED => Self::SlaBreached,
+            FIRST_TOUCH => Self::FirstTouch,
+            ASSIGNMENT_CLOSED => Self::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// A change to one assignment. `REASSIGNED` reaches the rep who lost it; the rep who gains
+/// it gets `ASSIGNED`.
+pub struct AssignmentEvent {
+    event: Arc<Event>,
+    kind: AssignmentEventKind,
+    assignment: store::entity::assignment::Model,
+}
+
+impl AssignmentEvent {
+    async fn load(
+        ws: WorkspaceId,
+        db: &DatabaseConnection,
+        kind: AssignmentEventKind,
+        event: Arc<Event>,
+    ) -> AppResult<Option<Self>> {
+        let Some(id) = payload_id(&event, "assignmentId") else {
+            return Ok(None);
+        };
+        let Some(assignment) = store::routing::get_assignment(ws, db, id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            event,
+            kind,
+            assignment,
+        }))
+    }
+}
+
+#[Object]
+impl AssignmentEvent {
+    /// Pass as `after` to resume right after this event.
+    async fn cursor(&self) -> String {
+        self.event.cursor()
+    }
+
+    async fn kind(&self) -> AssignmentEventKind {
+        self.kind
+    }
+
+    /// The assignment as it stands now.
+    async fn assignment(&self) -> Assignment {
+        Assignment(self.assignment.clone())
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.event.created_at
+    }
+}

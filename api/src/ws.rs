@@ -1,0 +1,521 @@
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` and the legacy `graphql-ws`
+//! (subscriptions-transport-ws), written against the specs so that every protocol fault gets
+//! its own close code (async-graphql's built-in handler answers most of them with 1002).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use async_graphql::Request;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::auth::{Caller, Viewer};
+use crate::graphql::QuorumSchema;
+use crate::state::AppState;
+
+/// Frames a connection may have queued for its socket before its subscriptions wait (and,
+/// past their own buffers, are closed as slow; see `bus::Tail`).
+const OUTBOX_FRAMES: usize = 16;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Protocol {
+    /// `graphql-transport-ws` (graphql-ws library, Apollo, urql, Relay).
+    TransportWs,
+    /// `graphql-ws`: the legacy subscriptions-transport-ws protocol.
+    Legacy,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Self::TransportWs => "graphql-transport-ws",
+            Self::Legacy => "graphql-ws",
+        }
+    }
+
+    /// The first protocol the client offers that we speak; none offered means the modern one.
+    fn negotiate(req: &HttpRequest) -> Option<Self> {
+        let Some(offered) = req.headers().get(header::SEC_WEBSOCKET_PROTOCOL) else {
+            return Some(Self::TransportWs);
+        };
+        offered
+            .to_str()
+            .ok()?
+            .split(',')
+            .map(str::trim)
+            .find_map(|p| match p {
+                "graphql-transport-ws" => Some(Self::TransportWs),
+                "graphql-ws" => Some(Self::Legacy),
+                _ => None,
+            })
+    }
+
+    fn data(self) -> &'static str {
+        match self {
+            Self::TransportWs => "next",
+            Self::Legacy => "data",
+        }
+    }
+}
+
+/// Open subscriptions per token on this instance, so one leaked token cannot hold thousands.
+#[derive(Default)]
+pub struct TokenLimits {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+struct Slot {
+    limits: Arc<TokenLimits>,
+    token: String,
+}
+
+impl TokenLimits {
+    fn take(self: &Arc<Self>, token: &str, max: usize) -> Option<Slot> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(token.to_owned()).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            limits: self.clone(),
+            token: token.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.token);
+            }
+        }
+    }
+}
+
+/// `GET /graphql` with `Upgrade: websocket`.
+pub async fn graphql_ws(
+    req: HttpRequest,
+    body: web::Payload,
+    schema: web::Data<QuorumSchema>,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let Some(protocol) = Protocol::negotiate(&req) else {
+        return Ok(HttpResponse::BadRequest()
+            .body("offer the graphql-transport-ws or graphql-ws subprotocol"));
+    };
+    let header_token = bearer(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let (mut res, session, stream) = actix_ws::handle(&req, body)?;
+    res.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(protocol.name()),
+    );
+    let max = state.config.ws_max_message_bytes;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let (out_tx, out_rx) = mpsc::channel(OUTBOX_FRAMES);
+    let conn = Connection {
+        protocol,
+        schema: schema.into_inner(),
+        state: state.into_inner(),
+        header_token,
+        viewer: None,
+        ops: HashMap::new(),
+        out_tx,
+    };
+    actix_web::rt::spawn(conn.run(session, stream, out_rx));
+    Ok(res)
+}
+
+fn bearer(value: Option<&str>) -> Option<String> {
+    let (scheme, token) = value?.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// The token a `connection_init` payload carries, if any.
+fn init_token(payload: Option<&Value>) -> Option<String> {
+    let p = payload?.as_object()?;
+    for key in ["Authorization", "authorization"] {
+        if let Some(v) = p.get(key).and_then(Value::as_str) {
+            return bearer(Some(v)).or_else(|| Some(v.trim().to_owned()));
+        }
+    }
+    p.get("token")
+        .and_then(Value::as_str)
+        .map(|t| t.trim().trim_start_matches("Bearer ").to_owned())
+}
+
+enum Out {
+    Frame {
+        text: String,
+        event: bool,
+    },
+    /// The operation's stream ended; forget its id.
+    Done(String),
+}
+
+struct Authed {
+    viewer: Viewer,
+    token: String,
+    until: DateTime<Utc>,
+}
+
+struct Connection {
+    protocol: Protocol,
+    schema: Arc<QuorumSchema>,
+    state: Arc<AppState>,
+    header_token: Option<String>,
+    viewer: Option<Authed>,
+    ops: HashMap<String, JoinHandle<()>>,
+    out_tx: mpsc::Sender<Out>,
+}
+
+/// Why the connection ends, and with which close code.
+struct Close(u16, &'static str);
+
+impl Close {
+    fn reason(&self) -> CloseReason {
+        CloseReason {
+            code: CloseCode::Other(self.0),
+            description: Some(self.1.to_owned()),
+        }
+    }
+}
+
+impl Connection {
+    async fn run(
+        mut self,
+        mut session: Session,
+        mut stream: actix_ws::AggregatedMessageStream,
+        mut out_rx: mpsc::Receiver<Out>,
+    ) {
+        let metrics = self.state.metrics.clone();
+        metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+        let config = self.state.config.clone();
+        let mut stop = self.state.shutdown.clone();
+        let init_deadline =
+            tokio::time::Instant::now() + Duration::from_millis(config.ws_init_timeout_ms);
+        let keepalive = Duration::from_secs(config.ws_keepalive_secs.max(1));
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        let mut last_heard = tokio::time::Instant::now();
+
+        let close = loop {
+            let expiry = match &self.viewer {
+                None => init_deadline,
+                Some(a) => {
+                    let left = (a.until - Utc::now()).to_std().unwrap_or_default();
+                    tokio::time::Instant::now() + left
+                }
+            };
+            tokio::select! {
+                msg = stream.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    let step = match msg {
+                        None => break None,
+                        Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                            break Some(Close(1009, "message too big"))
+                        }
+                        Some(Err(_)) => break Some(Close(1002, "websocket protocol error")),
+                        Some(Ok(AggregatedMessage::Close(_))) => break Some(Close(1000, "bye")),
+                        Some(Ok(AggregatedMessage::Ping(p))) => {
+                            if session.pong(&p).await.is_err() {
+                                break None;
+                            }
+                            continue;
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            break Some(Close(4400, "binary messages are not part of the protocol"))
+                        }
+                        Some(Ok(AggregatedMessage::Text(text))) => self.handle(&text, &mut session).await,
+                    };
+                    if let Err(close) = step {
+                        break close;
+                    }
+                }
+                Some(out) = out_rx.recv() => match out {
+                    Out::Frame { text, event } => {
+                        if session.text(text).await.is_err() {
+                            break None;
+                        }
+                        if event {
+                            metrics.events_delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Out::Done(id) => {
+                        self.ops.remove(&id);
+                    }
+                },
+                _ = tokio::time::sleep_until(expiry) => {
+                    if self.viewer.is_none() {
+                        break Some(Close(4408, "Connection initialisation timeout"));
+                    }
+                    self.end_all("the token expired", &mut session).await;
+                    break Some(Close(4401, "Unauthorized: the token expired"));
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > keepalive * 3 {
+                        break Some(Close(1001, "idle: no answer to pings"));
+                    }
+                    if session.ping(b"").await.is_err() {
+                        break None;
+                    }
+                    if self.protocol == Protocol::Legacy
+                        && self.viewer.is_some()
+                        && session.text(json!({"type": "ka"}).to_string()).await.is_err()
+                    {
+                        break None;
+                    }
+                }
+                _ = stop.changed() => {
+                    // Deliver what is already queued, then say goodbye properly.
+                    for op in self.ops.values() {
+                        op.abort();
+                    }
+                    while let Ok(out) = out_rx.try_recv() {
+                        if let Out::Frame { text, .. } = out
+                            && session.text(text).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    break Some(Close(1001, "server shutting down"));
+                }
+            }
+        };
+        for op in self.ops.values() {
+            op.abort();
+        }
+        if let Some(c) = close {
+            let _ = session.close(Some(c.reason())).await;
+        }
+        metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// One client message. `Err` closes the connection (with a code, or silently).
+    async fn handle(&mut self, text: &str, session: &mut Session) -> Result<(), Option<Close>> {
+        let Ok(msg) = serde_json::from_str::<Value>(text) else {
+            return Err(Some(Close(4400, "Invalid message: not JSON")));
+        };
+        let Some(kind) = msg.get("type").and_then(Value::as_str) else {
+            return Err(Some(Close(4400, "Invalid message: no type")));
+        };
+        let id = msg.get("id").and_then(Value::as_str);
+        match (self.protocol, kind) {
+            (_, "connection_init") => self.init(msg.get("payload"), session).await,
+            (Protocol::TransportWs, "ping") => {
+                let pong = json!({"type": "pong"}).to_string();
+                session.text(pong).await.map_err(|_| None)
+            }
+            (Protocol::TransportWs, "pong") => Ok(()),
+            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
+                let Some(id) = id.filter(|id| !id.is_empty()) else {
+                    return Err(Some(Close(4400, "Invalid message: no id")));
+                };
+                if self.viewer.is_none() {
+                    return Err(Some(Close(4401, "Unauthorized")));
+                }
+                if self.ops.contains_key(id) {
+                    return match self.protocol {
+                        Protocol::TransportWs => {
+                            Err(Some(Close(4409, "Subscriber for this id already exists")))
+                        }
+                        // The legacy protocol restarts an operation under a reused id.
+                        Protocol::Legacy => {
+                            if let Some(op) = self.ops.remove(id) {
+                                op.abort();
+                            }
+                            self.start(id, msg.get("payload"), session).await
+                        }
+                    };
+                }
+                self.start(id, msg.get("payload"), session).await
+            }
+            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
+                let Some(id) = id else {
+                    return Err(Some(Close(4400, "Invalid message: no id")));
+                };
+                // An id we do not know (already finished) is fine: the client raced us.
+                if let Some(op) = self.ops.remove(id) {
+                    op.abort();
+                }
+                Ok(())
+            }
+            (Protocol::Legacy, "connection_terminate") => Err(Some(Close(1000, "terminated"))),
+            _ => Err(Some(Close(4400, "Invalid message: unknown type"))),
+        }
+    }
+
+    async fn init(
+        &mut self,
+        payload: Option<&Value>,
+        session: &mut Session,
+    ) -> Result<(), Option<Close>> {
+        if self.viewer.is_some() {
+            return Err(Some(Close(4429, "Too many initialisation requests")));
+        }
+        let token = init_token(payload).or_else(|| self.header_token.clone());
+        let verified = match token {
+            None => Err(Close(4401, "Unauthorized: no token")),
+            Some(token) => match self.state.keys.verify_until(&token) {
+                Ok((viewer, until)) => Ok((viewer, until, token)),
+                Err(_) => Err(Close(4403, "Forbidden: invalid token")),
+            },
+        };
+        let (viewer, until, token) = match verified {
+            Ok(v) => v,
+            Err(close) => {
+                if self.protocol == Protocol::Legacy {
+                    let msg = json!({"type": "connection_error", "payload": {"message": close.1}});
+                    let _ = session.text(msg.to_string()).await;
+                }
+                return Err(Some(close));
+            }
+        };
+        self.viewer = Some(Authed {
+            viewer,
+            token,
+            until,
+        });
+        let ack = json!({"type": "connection_ack"}).to_string();
+        session.text(ack).await.map_err(|_| None)?;
+        if self.protocol == Protocol::Legacy {
+            let ka = json!({"type": "ka"}).to_string();
+            session.text(ka).await.map_err(|_| None)?;
+        }
+        Ok(())
+    }
+
+    /// Starts an operation in its own task; its frames go through the connection's queue.
+    async fn start(
+        &mut self,
+        id: &str,
+        payload: Option<&Value>,
+        session: &mut Session,
+    ) -> Result<(), Option<Close>> {
+        let Some(authed) = &self.viewer else {
+            return Err(Some(Close(4401, "Unauthorized")));
+        };
+        let request: Request = match payload.cloned().map(serde_json::from_value) {
+            Some(Ok(r)) => r,
+            _ => {
+                return match self.protocol {
+                    Protocol::TransportWs => Err(Some(Close(4400, "Invalid message: bad payload"))),
+                    Protocol::Legacy => {
+                        let err = error_frame(id, "BAD_REQUEST", "not a GraphQL request");
+                        session.text(err).await.map_err(|_| None)
+                    }
+                };
+            }
+        };
+        let config = &self.state.config;
+        let Some(slot) = self
+            .state
+            .token_limits
+            .take(&authed.token, config.max_subscriptions_per_token)
+        else {
+            let err = error_frame(
+                id,
+                "TOO_MANY_SUBSCRIPTIONS",
+                "this token holds as many subscriptions as it may",
+            );
+            return session.text(err).await.map_err(|_| None);
+        };
+        let request = crate::http::prepare(request, Caller::Viewer(authed.viewer), &self.state);
+        let schema = self.schema.clone();
+        let out = self.out_tx.clone();
+        let protocol = self.protocol;
+        let metrics = self.state.metrics.clone();
+        let id = id.to_owned();
+        let task_id = id.clone();
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
+            let _gauge = Gauge(metrics.clone());
+            let mut responses = schema.execute_stream(request);
+            let mut first = true;
+            while let Some(mut response) = responses.next().await {
+                crate::http::label(&mut response);
+                // A subscription refused before it produced anything (forbidden, bad cursor):
+                // an operation error, not a result.
+                let refused = first
+                    && response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty();
+                first = false;
+                let text = if refused && protocol == Protocol::TransportWs {
+                    json!({"type": "error", "id": task_id, "payload": response.errors}).to_string()
+                } else {
+                    json!({"type": protocol.data(), "id": task_id, "payload": response}).to_string()
+                };
+                let event = !refused;
+                if out.send(Out::Frame { text, event }).await.is_err() {
+                    return;
+                }
+                if refused && protocol == Protocol::TransportWs {
+                    let _ = out.send(Out::Done(task_id)).await;
+                    return;
+                }
+            }
+            let done = json!({"type": "complete", "id": task_id}).to_string();
+            let _ = out
+                .send(Out::Frame {
+                    text: done,
+                    event: false,
+                })
+                .await;
+            let _ = out.send(Out::Done(task_id)).await;
+        });
+        self.ops.insert(id, task);
+        Ok(())
+    }
+
+    /// Tells every open operation why it ends.
+    async fn end_all(&mut self, message: &str, session: &mut Session) {
+        for (id, op) in self.ops.drain() {
+            op.abort();
+            let err = error_frame(&id, "UNAUTHENTICATED", message);
+            let _ = session.text(err).await;
+        }
+    }
+}
+
+/// Keeps the open-subscriptions gauge right however the task ends (aborts included).
+struct Gauge(Arc<crate::metrics::Metrics>);
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        self.0.subscriptions.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An operation's `error` message; both protocols carry a list of GraphQL errors.
+fn error_frame(id: &str, code: &str, message: &str) -> String {
+    let errors = json!([{ "message": message, "extensions": { "code": code } }]);
+    json!({"type": "error", "id": id, "payload": errors}).to_string()
+}

@@ -1,0 +1,649 @@
+//! Live events over WebSocket: who receives what, resuming from a cursor, delivery between
+//! instances through Redis (across a Redis outage too), both protocols and their close codes.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use quorum_api::store::entity::{outbox, workspace};
+use quorum_domain::value::Role;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, TestApp, TestRedis, spawn_app, spawn_app_with};
+use crate::ws::{Incoming, LEGACY, MODERN, Ws, error_code};
+
+const PROMOTIONS: &str = "subscription($after: String, $segment: ID) {
+    sqlPromotions(after: $after, segmentId: $segment) {
+        cursor at account { id domain } score { total } assignment { id status rep { id } } } }";
+const UPDATES: &str = "subscription($rep: ID, $after: String) {
+    assignmentUpdates(repId: $rep, after: $after) {
+        cursor kind at assignment { id status rep { id } account { id domain } } } }";
+const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
+    accepted promotions { accountId to } } }";
+const UPDATE_REP: &str = "mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) {
+    repProfile { countries } } }";
+const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// How long the outage test waits for Redis clients to reconnect and catch up.
+const AFTER_OUTAGE: Duration = Duration::from_secs(20);
+
+struct World {
+    app: TestApp,
+    marketer: Client,
+    manager: Client,
+    us: Client,
+    de: Client,
+}
+
+async fn world() -> World {
+    world_on(spawn_app().await).await
+}
+
+/// On `app`: a model that makes an SQL of one demo request (total = engagement, low lines),
+/// a US rep and a German rep with room for ten accounts each. Nobody covers France: French
+/// SQLs wait in the unassigned queue.
+async fn world_on(app: TestApp) -> World {
+    let marketer = app.user("acme", Role::Marketer).await;
+    let res = marketer
+        .gql(
+            "mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
+            json!({ "i": { "weights": { "fit": 0.0, "engagement": 1.0, "intent": 0.0 },
+                "thresholds": { "mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
+                    "demotionMargin": 1.0, "highIntentWindowDays": 30.0 } } }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let manager = app.user("acme", Role::Manager).await;
+    let us = app.user("acme", Role::Rep).await;
+    let de = app.user("acme", Role::Rep).await;
+    for (rep, country) in [(&us, "US"), (&de, "DE")] {
+        let res = manager
+            .gql(
+                UPDATE_REP,
+                json!({ "id": rep.id, "i": { "countries": [country], "capacity": 10 } }),
+            )
+            .await;
+        assert_eq!(
+            res["data"]["updateRep"]["repProfile"]["countries"],
+            json!([country]),
+            "{res}"
+        );
+    }
+    World {
+        app,
+        marketer,
+        manager,
+        us,
+        de,
+    }
+}
+
+/// Accounts at `domains` in `country`, each with a contact `jane@<domain>`; their ids.
+async fn accounts(m: &Client, domains: &[String], country: &str) -> Vec<String> {
+    let input: Vec<Value> = domains
+        .iter()
+        .map(|d| json!({ "name": d, "domain": d, "country": country }))
+        .collect();
+    let res = m
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await;
+    let ids: Vec<String> = res["data"]["upsertAccounts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{res}"))
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    let contacts: Vec<Value> = domains
+        .iter()
+        .map(|d| json!({ "email": format!("jane@{d}") }))
+        .collect();
+    let res = m
+        .gql(
+            "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
+            json!({ "i": contacts }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    ids
+}
+
+/// One demo request per domain, in one batch: each account becomes an SQL.
+async fn demo_requests(m: &Client, domains: &[String]) {
+    let at = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let events: Vec<Value> = domains
+        .iter()
+        .map(|d| {
+            json!({ "eventId": format!("demo-{d}"), "contactEmail": format!("jane@{d}"),
+                "kind": "DEMO_REQUEST", "occurredAt": at })
+        })
+        .collect();
+    let res = m.gql(INGEST, json!({ "e": events })).await;
+    let promotions = res["data"]["ingestEngagements"]["promotions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{res}"));
+    assert_eq!(promotions.len(), domains.len(), "{res}");
+    assert!(promotions.iter().all(|p| p["to"] == "SQL"), "{res}");
+}
+
+/// A new account at `domain` in `country`, promoted to SQL (and routed); its id.
+async fn sql(m: &Client, domain: &str, country: &str) -> String {
+    let domains = [domain.to_owned()];
+    let id = accounts(m, &domains, country).await.remove(0);
+    demo_requests(m, &domains).await;
+    id
+}
+
+/// The promotion in an `sqlPromotions` event.
+async fn promotion(ws: &mut Ws, id: &str) -> Value {
+    ws.next(id).await["sqlPromotions"].clone()
+}
+
+/// The event in an `assignmentUpdates` event.
+async fn update(ws: &mut Ws, id: &str) -> Value {
+    ws.next(id).await["assignmentUpdates"].clone()
+}
+
+fn str_of<'a>(v: &'a Value, what: &str) -> &'a str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string: {v}"))
+}
+
+#[tokio::test]
+async fn a_rep_sees_their_assignment_and_nobody_elses() {
+    let w = world().await;
+    let base = &w.app.base;
+    let mut us = Ws::ready(base, MODERN, &w.us.token).await;
+    us.subscribe("mine", UPDATES, json!({})).await;
+    let mut de = Ws::ready(base, MODERN, &w.de.token).await;
+    de.subscribe("mine", UPDATES, json!({})).await;
+    let mut manager = Ws::ready(base, MODERN, &w.manager.token).await;
+    manager.subscribe("sql", PROMOTIONS, json!({})).await;
+    let globex = w.app.user("globex", Role::Manager).await;
+    let mut outsider = Ws::ready(base, MODERN, &globex.token).await;
+    outsider.subscribe("sql", PROMOTIONS, json!({})).await;
+
+    let first = sql(&w.marketer, "acme.io", "US").await;
+    let e = update(&mut us, "mine").await;
+    assert_eq!(e["kind"], "ASSIGNED", "{e}");
+    assert_eq!(e["assignment"]["account"]["id"], first.as_str(), "{e}");
+    assert_eq!(e["assignment"]["rep"]["id"], w.us.id.as_str());
+    assert_eq!(e["assignment"]["status"], "PENDING");
+    assert!(!str_of(&e["cursor"], "cursor").is_empty());
+    let p = promotion(&mut manager, "sql").await;
+    assert_eq!(p["account"]["id"], first.as_str(), "{p}");
+    assert_eq!(p["account"]["domain"], "acme.io");
+    assert!(p["score"]["total"].as_f64().is_some(), "{p}");
+    assert_eq!(p["assignment"]["rep"]["id"], w.us.id.as_str(), "{p}");
+    assert!(!str_of(&p["cursor"], "cursor").is_empty());
+
+    // Events come in order, so each rep's next event shows what they did not get: the German
+    // rep's first is their own account, the US rep's next their next one.
+    let german = sql(&w.marketer, "globex.de", "DE").await;
+    let second = sql(&w.marketer, "initech.com", "US").await;
+    let e = update(&mut de, "mine").await;
+    assert_eq!(e["assignment"]["account"]["id"], german.as_str(), "{e}");
+    assert_eq!(e["assignment"]["rep"]["id"], w.de.id.as_str());
+    assert_eq!(e["kind"], "ASSIGNED");
+    let e = update(&mut us, "mine").await;
+    assert_eq!(e["assignment"]["account"]["id"], second.as_str(), "{e}");
+    assert_eq!(
+        promotion(&mut manager, "sql").await["account"]["id"],
+        german.as_str()
+    );
+    assert_eq!(
+        promotion(&mut manager, "sql").await["account"]["id"],
+        second.as_str()
+    );
+    // Another workspace hears nothing of it.
+    outsider
+        .assert_quiet("sql", Duration::from_millis(1000))
+        .await;
+}
+
+#[tokio::test]
+async fn a_rep_may_not_follow_another_reps_assignments_but_a_manager_may() {
+    let w = world().await;
+    let base = &w.app.base;
+    let mut us = Ws::ready(base, MODERN, &w.us.token).await;
+    us.start("theirs", UPDATES, json!({ "rep": w.de.id })).await;
+    let errors = us.error("theirs").await;
+    assert_eq!(error_code(&errors), "FORBIDDEN", "{errors}");
+    // Their own id is fine, and the refusal left the socket open.
+    us.subscribe("mine", UPDATES, json!({ "rep": w.us.id }))
+        .await;
+    let mut manager = Ws::ready(base, MODERN, &w.manager.token).await;
+    manager
+        .subscribe("de", UPDATES, json!({ "rep": w.de.id }))
+        .await;
+    manager.subscribe("all", UPDATES, json!({})).await;
+    let admin = w.app.user("acme", Role::Admin).await;
+    let mut admin = Ws::ready(base, MODERN, &admin.token).await;
+    admin
+        .subscribe("de", UPDATES, json!({ "rep": w.de.id }))
+        .await;
+
+    let american = sql(&w.marketer, "acme.io", "US").await;
+    let german = sql(&w.marketer, "globex.de", "DE").await;
+    let account_of = |e: &Value| e["assignment"]["account"]["id"].clone();
+    assert_eq!(
+        account_of(&update(&mut us, "mine").await),
+        american.as_str()
+    );
+    // The German rep's stream starts with the German account: the American one was not
+    // theirs.
+    let e = update(&mut manager, "de").await;
+    assert_eq!(account_of(&e), german.as_str(), "{e}");
+    assert_eq!(e["kind"], "ASSIGNED");
+    let e = update(&mut admin, "de").await;
+    assert_eq!(account_of(&e), german.as_str(), "{e}");
+    // Without a rep: everyone's.
+    assert_eq!(
+        account_of(&update(&mut manager, "all").await),
+        american.as_str()
+    );
+    assert_eq!(
+        account_of(&update(&mut manager, "all").await),
+        german.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_segment_or_a_malformed_cursor_is_bad_user_input() {
+    let w = world().await;
+    let mut m = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    m.start("segment", PROMOTIONS, json!({ "segment": "any" }))
+        .await;
+    let errors = m.error("segment").await;
+    assert_eq!(error_code(&errors), "BAD_USER_INPUT", "{errors}");
+    for (id, query) in [("promotions", PROMOTIONS), ("updates", UPDATES)] {
+        m.start(id, query, json!({ "after": "%% not a cursor %%" }))
+            .await;
+        let errors = m.error(id).await;
+        assert_eq!(error_code(&errors), "BAD_USER_INPUT", "{id}: {errors}");
+    }
+    m.ping().await;
+}
+
+#[tokio::test]
+async fn a_cursor_from_before_what_the_outbox_keeps_has_expired() {
+    let w = world().await;
+    let mut m = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    m.subscribe("sql", PROMOTIONS, json!({})).await;
+    sql(&w.marketer, "acme.io", "FR").await;
+    let old = str_of(&promotion(&mut m, "sql").await["cursor"], "cursor").to_owned();
+    sql(&w.marketer, "initech.com", "FR").await;
+    promotion(&mut m, "sql").await;
+
+    // What the retention pass does: delete the rows, remember how far.
+    let db = &w.app.state.db;
+    let ws = workspace::Entity::find()
+        .filter(workspace::Column::Name.eq("acme"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::WorkspaceId.eq(ws.id))
+        .exec(db)
+        .await
+        .unwrap();
+    workspace::Entity::update_many()
+        .col_expr(
+            workspace::Column::OutboxPrunedSeq,
+            Expr::value(ws.outbox_seq),
+        )
+        .filter(workspace::Column::Id.eq(ws.id))
+        .exec(db)
+        .await
+        .unwrap();
+
+    m.start("old", PROMOTIONS, json!({ "after": old })).await;
+    let errors = m.error("old").await;
+    assert_eq!(error_code(&errors), "CURSOR_EXPIRED", "{errors}");
+}
+
+#[tokio::test]
+async fn a_subscriber_back_from_a_disconnection_gets_every_promotion_it_missed_in_order_then_live_ones()
+ {
+    let w = world().await;
+    let base = &w.app.base;
+    let mut m = Ws::ready(base, MODERN, &w.manager.token).await;
+    m.subscribe("sql", PROMOTIONS, json!({})).await;
+    let seen = sql(&w.marketer, "seen.io", "FR").await;
+    let p = promotion(&mut m, "sql").await;
+    assert_eq!(p["account"]["id"], seen.as_str(), "{p}");
+    let last = str_of(&p["cursor"], "cursor").to_owned();
+    m.close().await;
+
+    // A hundred promotions while away, in one batch.
+    let domains: Vec<String> = (0..100).map(|i| format!("missed{i:03}.io")).collect();
+    let missed: HashSet<String> = accounts(&w.marketer, &domains, "FR")
+        .await
+        .into_iter()
+        .collect();
+    demo_requests(&w.marketer, &domains).await;
+    // Commit order, which is the order of the cursors.
+    let expected: Vec<String> = outbox::Entity::find()
+        .filter(outbox::Column::Kind.eq("SQL_PROMOTED"))
+        .order_by_asc(outbox::Column::Seq)
+        .all(&w.app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .skip(1)
+        .map(|r| r.account_id.unwrap().to_string())
+        .collect();
+    assert_eq!(
+        expected.iter().cloned().collect::<HashSet<_>>(),
+        missed,
+        "the outbox holds the hundred"
+    );
+
+    let mut back = Ws::ready(base, MODERN, &w.manager.token).await;
+    back.subscribe("sql", PROMOTIONS, json!({ "after": last }))
+        .await;
+    // Committed while the replay may still be running: once, after the missed ones.
+    let live = sql(&w.marketer, "live.io", "FR").await;
+    let mut ids = Vec::new();
+    let mut cursors = Vec::new();
+    let mut times = Vec::new();
+    for _ in 0..101 {
+        let p = promotion(&mut back, "sql").await;
+        ids.push(str_of(&p["account"]["id"], "account id").to_owned());
+        cursors.push(str_of(&p["cursor"], "cursor").to_owned());
+        times.push(
+            str_of(&p["at"], "at")
+                .parse::<DateTime<Utc>>()
+                .unwrap_or_else(|e| panic!("{p}: {e}")),
+        );
+    }
+    assert_eq!(ids[..100], expected[..], "the missed ones, in commit order");
+    assert_eq!(ids[100], live, "then the live one");
+    let distinct: HashSet<&String> = cursors.iter().collect();
+    assert_eq!(distinct.len(), 101, "no cursor twice");
+    assert!(!distinct.contains(&last), "nothing from before the cursor");
+    assert!(times.windows(2).all(|t| t[0] <= t[1]), "{times:?}");
+    back.assert_quiet("sql", Duration::from_millis(1000)).await;
+
+    // From a cursor half-way: the rest, in the same order.
+    let mut half = Ws::ready(base, MODERN, &w.manager.token).await;
+    half.subscribe("sql", PROMOTIONS, json!({ "after": cursors[49] }))
+        .await;
+    for id in &ids[50..] {
+        assert_eq!(
+            promotion(&mut half, "sql").await["account"]["id"],
+            id.as_str()
+        );
+    }
+}
+
+/// Two instances on one database and a Redis of the test's own.
+async fn two_instances(redis: &TestRedis) -> (World, TestApp) {
+    let url = redis.url();
+    let a = spawn_app_with(|c| c.redis_url = Some(url.clone())).await;
+    let b = a.sibling(|c| c.redis_url = Some(url.clone())).await;
+    (world_on(a).await, b)
+}
+
+#[tokio::test]
+async fn a_promotion_on_one_instance_reaches_subscribers_on_another_through_redis() {
+    let redis = TestRedis::start().await;
+    let (w, b) = two_instances(&redis).await;
+    let mut rep = Ws::ready(&b.base, MODERN, &w.us.token).await;
+    rep.subscribe("mine", UPDATES, json!({})).await;
+    let mut on_b = Ws::ready(&b.base, MODERN, &w.manager.token).await;
+    on_b.subscribe("sql", PROMOTIONS, json!({})).await;
+    let mut on_a = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    on_a.subscribe("sql", PROMOTIONS, json!({})).await;
+
+    let first = sql(&w.marketer, "acme.io", "US").await;
+    let e = update(&mut rep, "mine").await;
+    assert_eq!(e["kind"], "ASSIGNED", "{e}");
+    assert_eq!(e["assignment"]["account"]["id"], first.as_str());
+    assert_eq!(
+        promotion(&mut on_b, "sql").await["account"]["id"],
+        first.as_str()
+    );
+    assert_eq!(
+        promotion(&mut on_a, "sql").await["account"]["id"],
+        first.as_str()
+    );
+
+    // And the other way round.
+    let second = sql(&w.marketer.on(&b), "initech.com", "FR").await;
+    assert_eq!(
+        promotion(&mut on_a, "sql").await["account"]["id"],
+        second.as_str()
+    );
+    assert_eq!(
+        promotion(&mut on_b, "sql").await["account"]["id"],
+        second.as_str()
+    );
+}
+
+#[tokio::test]
+async fn promotions_made_while_redis_is_down_all_reach_the_other_instance_once_it_is_back() {
+    let mut redis = TestRedis::start().await;
+    let (w, b) = two_instances(&redis).await;
+    let mut sub = Ws::ready(&b.base, MODERN, &w.manager.token).await;
+    sub.subscribe("sql", PROMOTIONS, json!({})).await;
+    let before = sql(&w.marketer, "before.io", "FR").await;
+    let p = promotion(&mut sub, "sql").await;
+    assert_eq!(p["account"]["id"], before.as_str(), "{p}");
+    let mut cursors = HashSet::from([str_of(&p["cursor"], "cursor").to_owned()]);
+
+    redis.stop();
+    // Writes never wait for Redis, on either instance.
+    let mut expected = Vec::new();
+    for (i, domain) in ["down1.io", "down2.io", "down3.io"].into_iter().enumerate() {
+        let writer = if i == 1 {
+            w.marketer.on(&b)
+        } else {
+            w.marketer.clone()
+        };
+        expected.push(sql(&writer, domain, "FR").await);
+    }
+    redis.restart().await;
+    expected.push(sql(&w.marketer, "after.io", "FR").await);
+
+    let mut ids = Vec::new();
+    for _ in 0..expected.len() {
+        let p = sub.next_within("sql", AFTER_OUTAGE).await["sqlPromotions"].clone();
+        let cursor = str_of(&p["cursor"], "cursor").to_owned();
+        assert!(cursors.insert(cursor), "delivered twice: {p}");
+        ids.push(str_of(&p["account"]["id"], "account id").to_owned());
+    }
+    assert_eq!(ids, expected, "every promotion, in commit order");
+    sub.assert_quiet("sql", Duration::from_millis(1000)).await;
+}
+
+/// The viewer's own token with its claims changed by `edit`, signed with `secret`.
+fn reforged(token: &str, secret: &str, edit: impl FnOnce(&mut Value)) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    edit(&mut claims);
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn bearer(token: &str) -> Value {
+    json!({ "Authorization": format!("Bearer {token}") })
+}
+
+async fn answers_http(app: &TestApp, user: &Client) {
+    let res = app.get("/healthz").send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let me = user.gql("{ me { id } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], user.id.as_str(), "{me}");
+}
+
+#[tokio::test]
+async fn a_missing_bad_or_expired_token_closes_the_socket() {
+    let app = spawn_app().await;
+    let rep = app.user("acme", Role::Rep).await;
+    let now = Utc::now().timestamp();
+    let expired = reforged(&rep.token, SECRET, |c| {
+        c["iat"] = json!(now - 3600);
+        c["nbf"] = json!(now - 3600);
+        c["exp"] = json!(now - 120);
+    });
+    let forged = reforged(
+        &rep.token,
+        "another-secret-another-secret-another-secret",
+        |_| {},
+    );
+    let cases = [
+        ("no payload", Value::Null, 4401),
+        ("no token", json!({}), 4401),
+        ("garbage", bearer("garbage"), 4403),
+        ("forged", bearer(&forged), 4403),
+        ("expired", bearer(&expired), 4403),
+        ("forged, bare", json!({ "token": forged }), 4403),
+    ];
+    for (what, payload, code) in cases {
+        let mut ws = Ws::connect(&app.base, MODERN).await;
+        match ws.init_with(payload).await {
+            Incoming::Closed(Some(c)) => assert_eq!(c, code, "{what}"),
+            other => panic!("{what}: expected close {code}, got {other:?}"),
+        }
+    }
+
+    // The real token in each place it may travel.
+    Ws::ready(&app.base, MODERN, &rep.token).await.ping().await;
+    let mut ws = Ws::connect(&app.base, MODERN).await;
+    match ws.init_with(json!({ "token": rep.token })).await {
+        Incoming::Json(m) if m["type"] == "connection_ack" => {}
+        other => panic!("a bare token: {other:?}"),
+    }
+    let mut ws = Ws::connect_with(&app.base, MODERN, Some(&rep.token)).await;
+    match ws.init_with(json!({})).await {
+        Incoming::Json(m) if m["type"] == "connection_ack" => {}
+        other => panic!("a token on the upgrade request: {other:?}"),
+    }
+    ws.ping().await;
+    answers_http(&app, &rep).await;
+}
+
+#[tokio::test]
+async fn a_socket_that_breaks_the_protocol_is_closed_with_its_code_and_the_server_carries_on() {
+    let app = spawn_app_with(|c| c.ws_init_timeout_ms = 300).await;
+    let m = app.user("acme", Role::Manager).await;
+    let base = &app.base;
+
+    let mut silent = Ws::connect(base, MODERN).await;
+    assert_eq!(silent.close_code().await, Some(4408), "no connection_init");
+
+    let mut twice = Ws::ready(base, MODERN, &m.token).await;
+    match twice.init_with(bearer(&m.token)).await {
+        Incoming::Closed(code) => assert_eq!(code, Some(4429), "a second connection_init"),
+        other => panic!("a second connection_init: {other:?}"),
+    }
+
+    let mut early = Ws::connect(base, MODERN).await;
+    early.start("1", PROMOTIONS, json!({})).await;
+    assert_eq!(
+        early.close_code().await,
+        Some(4401),
+        "subscribe before connection_ack"
+    );
+
+    let mut duplicate = Ws::ready(base, MODERN, &m.token).await;
+    duplicate.subscribe("1", PROMOTIONS, json!({})).await;
+    duplicate.start("1", PROMOTIONS, json!({})).await;
+    assert_eq!(
+        duplicate.close_code().await,
+        Some(4409),
+        "an id already in use"
+    );
+
+    let no_id = json!({ "type": "subscribe", "payload": { "query": PROMOTIONS } }).to_string();
+    for (what, text) in [
+        ("not JSON", "{ not json"),
+        ("an unknown type", r#"{"type":"shout"}"#),
+        ("a subscribe without an id", no_id.as_str()),
+    ] {
+        let mut ws = Ws::ready(base, MODERN, &m.token).await;
+        ws.send_text(text).await;
+        assert_eq!(ws.close_code().await, Some(4400), "{what}");
+    }
+
+    // Pings are answered; completing an unknown id changes nothing; a completed id may be
+    // used again.
+    let mut polite = Ws::ready(base, MODERN, &m.token).await;
+    polite.ping().await;
+    polite.complete("never-started").await;
+    polite.ping().await;
+    polite.subscribe("1", PROMOTIONS, json!({})).await;
+    polite.complete("1").await;
+    polite.subscribe("1", PROMOTIONS, json!({})).await;
+
+    answers_http(&app, &m).await;
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_delivers_promotions_too() {
+    let w = world().await;
+    let base = &w.app.base;
+    // A cursor to start from: graphql-ws cannot tell when a subscription is live, and a
+    // subscription that resumes cannot miss what commits next, whenever it starts.
+    let mut modern = Ws::ready(base, MODERN, &w.manager.token).await;
+    modern.subscribe("sql", PROMOTIONS, json!({})).await;
+    sql(&w.marketer, "first.io", "FR").await;
+    let cursor = str_of(&promotion(&mut modern, "sql").await["cursor"], "cursor").to_owned();
+
+    let mut legacy = Ws::ready(base, LEGACY, &w.manager.token).await;
+    legacy
+        .start("1", PROMOTIONS, json!({ "after": cursor }))
+        .await;
+    let second = sql(&w.marketer, "second.io", "FR").await;
+    let p = promotion(&mut legacy, "1").await;
+    assert_eq!(p["account"]["id"], second.as_str(), "{p}");
+    let cursor = str_of(&p["cursor"], "cursor").to_owned();
+
+    legacy.complete("1").await;
+    legacy
+        .start("2", PROMOTIONS, json!({ "after": cursor }))
+        .await;
+    let third = sql(&w.marketer, "third.io", "FR").await;
+    let p = promotion(&mut legacy, "2").await;
+    assert_eq!(p["account"]["id"], third.as_str(), "{p}");
+    // Stopped: nothing more for "1" but, perhaps, its `complete`.
+    match legacy
+        .recv_for(Some("1"), Duration::from_millis(1000))
+        .await
+    {
+        None => {}
+        Some(Incoming::Json(m)) if m["type"] == "complete" => {
+            legacy.assert_quiet("1", Duration::from_millis(500)).await;
+        }
+        Some(other) => panic!("a stopped operation got {other:?}"),
+    }
+    legacy
+        .send(&json!({ "type": "connection_terminate" }))
+        .await;
+    legacy.close_code().await;
+
+    let mut bad = Ws::connect(base, LEGACY).await;
+    match bad.init_with(bearer("garbage")).await {
+        Incoming::Json(m) if m["type"] == "connection_error" => {}
+        other => panic!("a bad token: expected connection_error, got {other:?}"),
+    }
+    bad.close_code().await;
+    answers_http(&w.app, &w.manager).await;
+}
