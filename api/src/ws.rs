@@ -145,6 +145,7 @@ pub async fn graphql_ws(
         header_token,
         viewer: None,
         ops: HashMap::new(),
+        serial: 0,
         out_tx,
     };
     actix_web::rt::spawn(conn.run(session, stream, out_rx));
@@ -171,13 +172,28 @@ fn init_token(payload: Option<&Value>) -> Option<String> {
         .map(|t| t.trim().trim_start_matches("Bearer ").to_owned())
 }
 
+/// A running operation. Dropping it stops the task and frees the token's slot at once, so
+/// that a client that completes one subscription may start another right away.
+struct Op {
+    /// Tells this run of an id from an earlier one (the legacy protocol reuses ids).
+    serial: u64,
+    task: JoinHandle<()>,
+    _slot: Slot,
+}
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 enum Out {
     Frame {
         text: String,
         event: bool,
     },
-    /// The operation's stream ended; forget its id.
-    Done(String),
+    /// The operation's stream ended; forget its id (if it is still that run's).
+    Done(String, u64),
 }
 
 struct Authed {
@@ -192,7 +208,8 @@ struct Connection {
     state: Arc<AppState>,
     header_token: Option<String>,
     viewer: Option<Authed>,
-    ops: HashMap<String, JoinHandle<()>>,
+    ops: HashMap<String, Op>,
+    serial: u64,
     out_tx: mpsc::Sender<Out>,
 }
 
@@ -268,8 +285,10 @@ impl Connection {
                             metrics.events_delivered.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    Out::Done(id) => {
-                        self.ops.remove(&id);
+                    Out::Done(id, serial) => {
+                        if self.ops.get(&id).is_some_and(|op| op.serial == serial) {
+                            self.ops.remove(&id);
+                        }
                     }
                 },
                 _ = tokio::time::sleep_until(expiry) => {
@@ -295,9 +314,7 @@ impl Connection {
                 }
                 _ = stop.changed() => {
                     // Deliver what is already queued, then say goodbye properly.
-                    for op in self.ops.values() {
-                        op.abort();
-                    }
+                    self.ops.clear();
                     while let Ok(out) = out_rx.try_recv() {
                         if let Out::Frame { text, .. } = out
                             && session.text(text).await.is_err()
@@ -309,9 +326,7 @@ impl Connection {
                 }
             }
         };
-        for op in self.ops.values() {
-            op.abort();
-        }
+        self.ops.clear();
         if let Some(c) = close {
             let _ = session.close(Some(c.reason())).await;
         }
@@ -348,9 +363,7 @@ impl Connection {
                         }
                         // The legacy protocol restarts an operation under a reused id.
                         Protocol::Legacy => {
-                            if let Some(op) = self.ops.remove(id) {
-                                op.abort();
-                            }
+                            self.ops.remove(id);
                             self.start(id, msg.get("payload"), session).await
                         }
                     };
@@ -362,9 +375,7 @@ impl Connection {
                     return Err(Some(Close(4400, "Invalid message: no id")));
                 };
                 // An id we do not know (already finished) is fine: the client raced us.
-                if let Some(op) = self.ops.remove(id) {
-                    op.abort();
-                }
+                self.ops.remove(id);
                 Ok(())
             }
             (Protocol::Legacy, "connection_terminate") => Err(Some(Close(1000, "terminated"))),
@@ -454,8 +465,9 @@ impl Connection {
         let metrics = self.state.metrics.clone();
         let id = id.to_owned();
         let task_id = id.clone();
+        self.serial += 1;
+        let serial = self.serial;
         let task = tokio::spawn(async move {
-            let _slot = slot;
             metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
             let _gauge = Gauge(metrics.clone());
             let mut responses = schema.execute_stream(request);
@@ -478,7 +490,7 @@ impl Connection {
                     return;
                 }
                 if refused && protocol == Protocol::TransportWs {
-                    let _ = out.send(Out::Done(task_id)).await;
+                    let _ = out.send(Out::Done(task_id, serial)).await;
                     return;
                 }
             }
@@ -489,16 +501,23 @@ impl Connection {
                     event: false,
                 })
                 .await;
-            let _ = out.send(Out::Done(task_id)).await;
+            let _ = out.send(Out::Done(task_id, serial)).await;
         });
-        self.ops.insert(id, task);
+        self.ops.insert(
+            id,
+            Op {
+                serial,
+                task,
+                _slot: slot,
+            },
+        );
         Ok(())
     }
 
     /// Tells every open operation why it ends.
     async fn end_all(&mut self, message: &str, session: &mut Session) {
         for (id, op) in self.ops.drain() {
-            op.abort();
+            drop(op);
             let err = error_frame(&id, "UNAUTHENTICATED", message);
             let _ = session.text(err).await;
         }

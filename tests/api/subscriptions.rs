@@ -647,3 +647,51 @@ async fn the_legacy_graphql_ws_protocol_delivers_promotions_too() {
     bad.close_code().await;
     answers_http(&w.app, &w.manager).await;
 }
+
+#[tokio::test]
+async fn a_token_holds_only_so_many_subscriptions_and_completing_one_frees_its_place() {
+    let app = spawn_app_with(|c| c.max_subscriptions_per_token = 2).await;
+    let w = world_on(app).await;
+    let base = &w.app.base;
+    // The limit is per token, across that token's sockets.
+    let mut one = Ws::ready(base, MODERN, &w.manager.token).await;
+    let mut two = Ws::ready(base, MODERN, &w.manager.token).await;
+    one.subscribe("a", PROMOTIONS, json!({})).await;
+    two.subscribe("b", PROMOTIONS, json!({})).await;
+    two.subscribe("c", PROMOTIONS, json!({})).await;
+    assert_eq!(error_code(&two.error("c").await), "TOO_MANY_SUBSCRIPTIONS");
+    // Another token of the same workspace is not held back by this one.
+    let mut other = Ws::ready(base, MODERN, &w.marketer.token).await;
+    other.subscribe("m", PROMOTIONS, json!({})).await;
+
+    one.complete("a").await;
+    // Its pong comes after the server handled the `complete`.
+    one.ping().await;
+    two.subscribe("c", PROMOTIONS, json!({})).await;
+    let account = sql(&w.marketer, "limit.io", "US").await;
+    for p in [
+        promotion(&mut two, "b").await,
+        promotion(&mut two, "c").await,
+        promotion(&mut other, "m").await,
+    ] {
+        assert_eq!(p["account"]["id"], json!(account), "{p}");
+    }
+    one.assert_quiet("a", Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_a_subscription_is_open_ends_it() {
+    let w = world().await;
+    // Expired 29 s ago: still inside the 30 s clock-skew allowance, so it has a second left.
+    let exp = Utc::now().timestamp() - 29;
+    let token = reforged(&w.manager.token, SECRET, |c| {
+        c["exp"] = json!(exp);
+        c["iat"] = json!(exp - 60);
+        c["nbf"] = json!(exp - 60);
+    });
+    let mut ws = Ws::ready(&w.app.base, MODERN, &token).await;
+    ws.subscribe("sql", PROMOTIONS, json!({})).await;
+    assert_eq!(error_code(&ws.error("sql").await), "UNAUTHENTICATED");
+    assert_eq!(ws.close_code().await, Some(4401));
+    answers_http(&w.app, &w.manager).await;
+}
