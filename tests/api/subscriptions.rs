@@ -695,3 +695,33 @@ async fn a_token_that_expires_while_a_subscription_is_open_ends_it() {
     assert_eq!(ws.close_code().await, Some(4401));
     answers_http(&w.app, &w.manager).await;
 }
+
+#[tokio::test]
+async fn one_relay_holds_the_lease_and_another_takes_it_over_once_it_lapses() {
+    use quorum_api::store::outbox::{hold_lease, release_lease};
+    // The app's own relay stays out of the way: it looks only when a mutation nudges it.
+    let app = spawn_app_with(|c| c.relay_poll_ms = 3_600_000).await;
+    let db = &app.state.db;
+    let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let t = Utc::now() + chrono::Duration::hours(1);
+    let secs = chrono::Duration::seconds;
+    assert!(hold_lease(db, a, t, t + secs(5)).await.unwrap());
+    assert!(
+        !hold_lease(db, b, t + secs(1), t + secs(6)).await.unwrap(),
+        "A holds it"
+    );
+    assert!(
+        hold_lease(db, a, t + secs(2), t + secs(7)).await.unwrap(),
+        "A renews"
+    );
+    assert!(
+        !hold_lease(db, b, t + secs(6), t + secs(11)).await.unwrap(),
+        "renewed"
+    );
+    // A dies without a word: once its lease lapses, B takes over and A is out.
+    assert!(hold_lease(db, b, t + secs(8), t + secs(13)).await.unwrap());
+    assert!(!hold_lease(db, a, t + secs(9), t + secs(14)).await.unwrap());
+    // A relay that shuts down hands the lease back at once.
+    release_lease(db, b).await.unwrap();
+    assert!(hold_lease(db, a, t + secs(10), t + secs(15)).await.unwrap());
+}
