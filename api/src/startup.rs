@@ -212,10 +212,19 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish (actix's graceful
     /// shutdown, bounded by `QUORUM_SHUTDOWN_TIMEOUT`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` resolves, then shuts down as on SIGTERM (tests stop an instance
+    /// this way).
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let stop = self.stop;
         tokio::spawn(async move {
-            shutdown_signal().await;
+            signal.await;
             tracing::info!("shutting down: closing sockets, finishing requests");
             let _ = stop.send(true);
             handle.stop(true).await;

@@ -154,6 +154,16 @@ pub struct TestApp {
     pub statements: Arc<AtomicUsize>,
     /// Shared with any sibling instance; dropped with the last of them.
     pub db: Arc<TestDb>,
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl TestApp {
+    /// Shuts the instance down as SIGTERM would.
+    pub fn shut_down(&self) {
+        if let Some(stop) = self.stop.lock().unwrap().take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -191,13 +201,20 @@ pub async fn spawn_app_on(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> T
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        // Only an explicit `shut_down`: a dropped sender must not stop a sibling's instance.
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
     TestApp {
         base,
         http: reqwest::Client::new(),
         state,
         statements,
         db,
+        stop: std::sync::Mutex::new(Some(stop)),
     }
 }
 

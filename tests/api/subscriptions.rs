@@ -725,3 +725,17 @@ async fn one_relay_holds_the_lease_and_another_takes_it_over_once_it_lapses() {
     release_lease(db, b).await.unwrap();
     assert!(hold_lease(db, a, t + secs(10), t + secs(15)).await.unwrap());
 }
+
+#[tokio::test]
+async fn shutting_down_closes_sockets_as_going_away_and_stops_listening() {
+    let w = world().await;
+    let mut ws = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    ws.subscribe("sql", PROMOTIONS, json!({})).await;
+    let account = sql(&w.marketer, "last.io", "US").await;
+    let p = promotion(&mut ws, "sql").await;
+    assert_eq!(p["account"]["id"], json!(account), "{p}");
+    w.app.shut_down();
+    assert_eq!(ws.close_code().await, Some(1001));
+    // The listener is gone too: a new request finds nobody.
+    assert!(w.app.get("/healthz").send().await.is_err());
+}
