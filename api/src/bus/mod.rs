@@ -39,12 +39,16 @@ use crate::error::AppError;
 use crate::store::entity::outbox;
 
 /// One outbox row, as subscribers see it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Event {
     pub seq: i64,
     pub kind: String,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The rows the event names, read once for every subscriber on this instance that
+    /// receives it, rather than once per socket.
+    pub account: tokio::sync::OnceCell<Option<crate::store::entity::account::Model>>,
+    pub assignment: tokio::sync::OnceCell<Option<crate::store::entity::assignment::Model>>,
 }
 
 impl From<outbox::Model> for Event {
@@ -54,6 +58,8 @@ impl From<outbox::Model> for Event {
             kind: m.kind,
             payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null),
             created_at: m.created_at,
+            account: tokio::sync::OnceCell::new(),
+            assignment: tokio::sync::OnceCell::new(),
         }
     }
 }

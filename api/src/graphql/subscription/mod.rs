@@ -135,6 +135,36 @@ fn payload_id(e: &Event, key: &str) -> Option<Uuid> {
         .and_then(|s| Uuid::parse_str(s).ok())
 }
 
+/// The event's account, read once per event for all of this instance's subscribers.
+async fn shared_account(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    event: &Event,
+) -> AppResult<Option<store::entity::account::Model>> {
+    let load = async {
+        match payload_id(event, "accountId") {
+            Some(id) => store::account::find(ws, db, AccountId::from(id)).await,
+            None => Ok(None),
+        }
+    };
+    Ok(event.account.get_or_try_init(|| load).await?.clone())
+}
+
+/// The event's assignment, read once per event for all of this instance's subscribers.
+async fn shared_assignment(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    event: &Event,
+) -> AppResult<Option<store::entity::assignment::Model>> {
+    let load = async {
+        match payload_id(event, "assignmentId") {
+            Some(id) => store::routing::get_assignment(ws, db, id).await,
+            None => Ok(None),
+        }
+    };
+    Ok(event.assignment.get_or_try_init(|| load).await?.clone())
+}
+
 /// An account that just became an SQL.
 pub struct SqlPromotion {
     event: Arc<Event>,
@@ -149,16 +179,10 @@ impl SqlPromotion {
         db: &DatabaseConnection,
         event: Arc<Event>,
     ) -> AppResult<Option<Self>> {
-        let Some(account_id) = payload_id(&event, "accountId") else {
+        let Some(account) = shared_account(ws, db, &event).await? else {
             return Ok(None);
         };
-        let Some(account) = store::account::find(ws, db, AccountId::from(account_id)).await? else {
-            return Ok(None);
-        };
-        let assignment = match payload_id(&event, "assignmentId") {
-            Some(id) => store::routing::get_assignment(ws, db, id).await?,
-            None => None,
-        };
+        let assignment = shared_assignment(ws, db, &event).await?;
         Ok(Some(Self {
             event,
             account,
@@ -235,10 +259,7 @@ impl AssignmentEvent {
         kind: AssignmentEventKind,
         event: Arc<Event>,
     ) -> AppResult<Option<Self>> {
-        let Some(id) = payload_id(&event, "assignmentId") else {
-            return Ok(None);
-        };
-        let Some(assignment) = store::routing::get_assignment(ws, db, id).await? else {
+        let Some(assignment) = shared_assignment(ws, db, &event).await? else {
             return Ok(None);
         };
         Ok(Some(Self {
