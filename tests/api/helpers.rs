@@ -367,6 +367,20 @@ impl Client {
     }
 
     /// Upserts one account with `domain` and returns its id.
+    /// Publishes a model whose total is the engagement alone, with low lines: one high-intent
+    /// event (a demo request) makes an SQL.
+    pub async fn publish_one_event_sql_model(&self) {
+        let res = self
+            .gql(
+                "mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
+                json!({ "i": { "weights": { "fit": 0.0, "engagement": 1.0, "intent": 0.0 },
+                    "thresholds": { "mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
+                        "demotionMargin": 1.0, "highIntentWindowDays": 30.0 } } }),
+            )
+            .await;
+        assert!(res["errors"].is_null(), "{res}");
+    }
+
     pub async fn upsert_account(&self, domain: &str) -> String {
         let res = self
             .gql(

@@ -47,15 +47,7 @@ async fn world() -> World {
 /// SQLs wait in the unassigned queue.
 async fn world_on(app: TestApp) -> World {
     let marketer = app.user("acme", Role::Marketer).await;
-    let res = marketer
-        .gql(
-            "mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
-            json!({ "i": { "weights": { "fit": 0.0, "engagement": 1.0, "intent": 0.0 },
-                "thresholds": { "mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
-                    "demotionMargin": 1.0, "highIntentWindowDays": 30.0 } } }),
-        )
-        .await;
-    assert!(res["errors"].is_null(), "{res}");
+    marketer.publish_one_event_sql_model().await;
     let manager = app.user("acme", Role::Manager).await;
     let us = app.user("acme", Role::Rep).await;
     let de = app.user("acme", Role::Rep).await;
