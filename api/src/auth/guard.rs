@@ -12,6 +12,26 @@ pub fn viewer(ctx: &Context<'_>) -> Result<Viewer, AppError> {
     }
 }
 
+/// Whose assignments `v` may follow when asking for `rep_id`: a rep only their own (another
+/// rep's id is `FORBIDDEN`), managers and admins anyone's (`None`: everyone's), marketers none.
+/// An unparseable id names nobody, like another workspace's rep.
+pub fn rep_scope(
+    v: &Viewer,
+    rep_id: Option<&async_graphql::ID>,
+) -> Result<Option<quorum_domain::value::UserId>, AppError> {
+    use quorum_domain::value::UserId;
+    let asked = rep_id.map(|id| crate::graphql::object::parse_id(id).unwrap_or_default());
+    match v.role {
+        Role::Rep => match asked {
+            None => Ok(Some(v.user_id)),
+            Some(id) if id == v.user_id.get() => Ok(Some(v.user_id)),
+            Some(_) => Err(AppError::Forbidden),
+        },
+        Role::Admin | Role::Manager => Ok(asked.map(UserId::from)),
+        Role::Marketer => Err(AppError::Forbidden),
+    }
+}
+
 /// Lets a field through for the listed roles only.
 pub struct RoleGuard(&'static [Role]);
 

@@ -5,7 +5,7 @@ mod password;
 mod throttle;
 mod token;
 
-pub use guard::{RoleGuard, viewer};
+pub use guard::{RoleGuard, rep_scope, viewer};
 pub use password::{hash_password, verify_password};
 pub use throttle::LoginThrottle;
 pub use token::{Claims, JwtKeys};

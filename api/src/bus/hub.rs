@@ -43,12 +43,15 @@ impl Hub {
         }
     }
 
-    fn feed(&self, ws: WorkspaceId) -> Option<Arc<Feed>> {
+    /// The feeds; a panic elsewhere while holding them leaves the map itself consistent.
+    fn feeds(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Feed>>> {
         self.feeds
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&ws.get())
-            .cloned()
+    }
+
+    fn feed(&self, ws: WorkspaceId) -> Option<Arc<Feed>> {
+        self.feeds().get(&ws.get()).cloned()
     }
 
     /// `ws`'s outbox holds committed rows up to `seq`.
@@ -62,13 +65,7 @@ impl Hub {
 
     /// Doorbells may have been missed (the bus was down): every feed reads what is there.
     pub fn catch_up_all(&self) {
-        let feeds: Vec<Arc<Feed>> = self
-            .feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let feeds: Vec<Arc<Feed>> = self.feeds().values().cloned().collect();
         for f in feeds {
             f.wake.notify_one();
         }
@@ -76,9 +73,7 @@ impl Hub {
 
     /// Subscribers connected to this instance, per workspace feed.
     pub fn subscribers(&self) -> usize {
-        self.feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.feeds()
             .values()
             .map(|f| f.events.receiver_count())
             .sum()
@@ -93,19 +88,11 @@ impl Hub {
     ) -> Result<broadcast::Receiver<Arc<Event>>, AppError> {
         // Under the lock: a feed whose last subscriber left is removed under it too, so a
         // receiver never attaches to a feed that has stopped.
-        if let Some(f) = self
-            .feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&ws.get())
-        {
+        if let Some(f) = self.feeds().get(&ws.get()) {
             return Ok(f.events.subscribe());
         }
         let (head, _) = store::outbox::bounds(ws, &self.db).await?;
-        let mut feeds = self
-            .feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut feeds = self.feeds();
         let feed = feeds.entry(ws.get()).or_insert_with(|| {
             let feed = Arc::new(Feed {
                 events: broadcast::channel(self.capacity).0,
@@ -122,10 +109,7 @@ impl Hub {
         loop {
             let _ = tokio::time::timeout(IDLE_CHECK, feed.wake.notified()).await;
             {
-                let mut feeds = self
-                    .feeds
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut feeds = self.feeds();
                 if feed.events.receiver_count() == 0 {
                     if feeds.get(&ws.get()).is_some_and(|f| Arc::ptr_eq(f, &feed)) {
                         feeds.remove(&ws.get());

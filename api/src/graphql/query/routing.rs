@@ -1,13 +1,11 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use quorum_domain::value::{Role, UserId};
+use quorum_domain::value::Role;
 
-use crate::auth::{RoleGuard, viewer};
+use crate::auth::{RoleGuard, rep_scope, viewer};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::graphql::object::{
-    Assignment, AssignmentStatus, Cursor, User, list_cost, page_size, parse_id,
-};
+use crate::graphql::object::{Assignment, AssignmentStatus, Cursor, User, list_cost, page_size};
 use crate::graphql::state;
 use crate::store;
 use crate::store::routing::{StoredRule, StoredTarget};
@@ -121,17 +119,7 @@ impl RoutingQuery {
     ) -> async_graphql::Result<Connection<String, Assignment>> {
         let run = async {
             let v = viewer(ctx)?;
-            // An unparseable id names nobody: like another workspace's rep, it finds nothing.
-            let asked = rep_id.as_ref().map(|id| parse_id(id).unwrap_or_default());
-            let rep = match v.role {
-                Role::Rep => match asked {
-                    None => Some(v.user_id),
-                    Some(id) if id == v.user_id.get() => Some(v.user_id),
-                    Some(_) => return Err(AppError::Forbidden),
-                },
-                Role::Admin | Role::Manager => asked.map(UserId::from),
-                Role::Marketer => return Err(AppError::Forbidden),
-            };
+            let rep = rep_scope(&v, rep_id.as_ref())?;
             let limit = page_size(first)?;
             let after: Option<(DateTime<Utc>, uuid::Uuid)> = match after {
                 Some(c) => Some(Cursor::decode(&c, "after")?),

@@ -8,14 +8,14 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
-use quorum_domain::value::{AccountId, Role, WorkspaceId};
+use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::auth::viewer;
+use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, decode_cursor};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
+use crate::graphql::object::{Account, AccountScore, Assignment};
 use crate::graphql::state;
 use crate::qualification::{
     ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
@@ -76,17 +76,7 @@ impl Subscription {
     {
         let open = async {
             let v = viewer(ctx)?;
-            // An unparseable id names nobody, like another workspace's rep.
-            let asked = rep_id.as_ref().map(|id| parse_id(id).unwrap_or_default());
-            let rep = match v.role {
-                Role::Rep => match asked {
-                    None => Some(v.user_id.get()),
-                    Some(id) if id == v.user_id.get() => Some(id),
-                    Some(_) => return Err(AppError::Forbidden),
-                },
-                Role::Admin | Role::Manager => asked,
-                Role::Marketer => return Err(AppError::Forbidden),
-            };
+            let rep = rep_scope(&v, rep_id.as_ref())?;
             let tail = open_tail(ctx, v.workspace_id, after.as_deref()).await?;
             AppResult::Ok((tail, state(ctx)?.db.clone(), v.workspace_id, rep))
         };
@@ -101,7 +91,7 @@ impl Subscription {
                 let kind = AssignmentEventKind::of(&e.kind)?;
                 let for_rep = e.payload.get("repId").and_then(|r| r.as_str());
                 if let Some(rep) = rep
-                    && for_rep != Some(rep.to_string().as_str())
+                    && for_rep != Some(rep.get().to_string().as_str())
                 {
                     return None;
                 }
