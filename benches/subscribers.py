@@ -112,7 +112,8 @@ class Client:
                 if ack.get("type") != "connection_ack":
                     s.errors.append(ack)
                     return
-                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": s.query}}))
+                if s.query:
+                    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": s.query}}))
                 s.ready = True
                 async for raw in ws:
                     now = time.perf_counter()
@@ -164,7 +165,7 @@ async def amain(args):
     data_dir = tempfile.mkdtemp(prefix="quorum-bench-")
     db_name = f"quorum_bench_ws_{int(time.time())}"
     psql(args.pg, f"CREATE DATABASE {db_name}")
-    env = dict(os.environ, QUORUM_DATA_DIR=data_dir, RUST_LOG="warn", QUORUM_RESCORE_INTERVAL_SECS="0",
+    env = dict(os.environ, QUORUM_DATA_DIR=data_dir, RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"), QUORUM_RESCORE_INTERVAL_SECS="0",
                QUORUM_SLA_CHECK_INTERVAL_SECS="0", QUORUM_MAX_SUBSCRIPTIONS_PER_TOKEN="100000",
                DATABASE_URL=args.pg.rsplit("/", 1)[0] + "/" + db_name)
     env.pop("REDIS_URL", None)
@@ -179,7 +180,7 @@ async def amain(args):
                         "--email", "admin@bench.example.com", "--role", "ADMIN"], env=env, check=True, capture_output=True)
         for _ in range(args.instances):
             port = free_port()
-            servers.append(subprocess.Popen([args.binary, "serve"], env=dict(env, QUORUM_BIND=f"127.0.0.1:{port}")))
+            servers.append(subprocess.Popen(os.environ.get("BENCH_WRAP", "").split() + [args.binary, "serve"], env=dict(env, QUORUM_BIND=f"127.0.0.1:{port}")))
             ports.append(port)
             wait_ready(port, servers[-1])
         api = Api(ports[0])
@@ -225,14 +226,14 @@ async def amain(args):
         sockets_of_rep, manager_idx = {}, []
         t_ramp = time.perf_counter()
         for idx, (port, token, query, key, rep) in enumerate(plan):
-            s = Sock(idx, port, token, query, key)
+            s = Sock(idx, port, token, None if args.connect_only else query, key)
             socks.append(s)
             (sockets_of_rep.setdefault(rep, []) if rep else manager_idx).append(idx)
             tasks.append(asyncio.create_task(client.run_socket(s, stop)))
             await asyncio.sleep(max(0.0, t_ramp + (idx + 1) / args.ramp - time.perf_counter()))
         # Wait until every socket sent its subscribe and the servers count them all.
         for _ in range(600):
-            subs = sum(metrics(p).get("quorum_subscriptions", 0) for p in ports)
+            subs = sum(metrics(p).get("quorum_ws_connections" if args.connect_only else "quorum_subscriptions", 0) for p in ports)
             if subs >= sum(s.ready for s in socks) and all(s.ready or s.close or s.errors for s in socks):
                 break
             await asyncio.sleep(0.5)
@@ -241,40 +242,47 @@ async def amain(args):
         open_socks = sum(s.ready for s in socks)
         server_subs = sum(metrics(p).get("quorum_subscriptions", 0) for p in ports)
         rssn = [rss_kib(s.pid) for s in servers]
+        if args.connect_only:
+            print(json.dumps({"connect_only": True, "sockets_open": open_socks, "ramp_s": round(ramp_s, 1),
+                              "rss0_mib": [round(r / 1024, 1) for r in rss0], "rssN_mib": [round(r / 1024, 1) for r in rssn],
+                              "kib_per_idle_connection": round((sum(rssn) - sum(rss0)) / max(1, open_socks), 1)}, indent=2))
+            return
 
         # Driver: one-event ingest calls at --rate/s from a pool of threads, each with its own
         # keep-alive connection; t0 is when the response (after the commit) is back.
         loop = asyncio.get_running_loop()
         local = threading.local()
 
-        def ingest(j, tag):
+        def ingest(first, n, tag):
             if not hasattr(local, "api"):
                 local.api = Api(ports[0])
                 local.api.token = api.token
             at = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
-            e = [{"eventId": f"{tag}-{j}", "contactEmail": f"jane@acct{j}.example.com", "kind": "DEMO_REQUEST", "occurredAt": at}]
+            e = [{"eventId": f"{tag}-{j}", "contactEmail": f"jane@acct{j}.example.com", "kind": "DEMO_REQUEST", "occurredAt": at}
+                 for j in range(first, first + n)]
             t_send = time.perf_counter()
             out = local.api.gql(INGEST, {"e": e})["ingestEngagements"]
             t0 = time.perf_counter()
             return [p["accountId"] for p in out["promotions"] if p["to"] == "SQL"], t0, t0 - t_send
 
-        async def drive(first, count, rate, tag):
+        async def drive(first, count, rate, tag, batch):
+            # `count` promotions at `rate` per second, `batch` of them per ingestion call.
             start = time.perf_counter()
             futs = []
-            for k in range(count):
+            for k in range(0, count, batch):
                 await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
-                futs.append(loop.run_in_executor(None, ingest, first + k, tag))
+                futs.append(loop.run_in_executor(None, ingest, first + k, min(batch, count - k), tag))
             return await asyncio.gather(*futs), time.perf_counter() - start
 
         from concurrent.futures import ThreadPoolExecutor
         loop.set_default_executor(ThreadPoolExecutor(max_workers=16))
-        await drive(0, args.warmup, min(args.rate, 20), "w")
+        await drive(0, args.warmup, min(args.rate, 20), "w", 1)
         await asyncio.sleep(3)
 
         cpu_before = [cpu_s(s.pid) for s in servers]
         me_before, wall_before = thread_cpu_s(), time.perf_counter()
         delivered_before = client.delivered
-        results, drive_s = await drive(args.warmup, int(args.seconds * args.rate), args.rate, "m")
+        results, drive_s = await drive(args.warmup, int(args.seconds * args.rate), args.rate, "m", args.batch)
         await asyncio.sleep(args.drain)
         wall = time.perf_counter() - wall_before
         cpu = [cpu_s(s.pid) - b for s, b in zip(servers, cpu_before)]
@@ -330,7 +338,7 @@ async def amain(args):
         "rss0_mib": [round(r / 1024, 1) for r in rss0], "rssN_mib": [round(r / 1024, 1) for r in rssn],
         "rss_end_mib": [round(r / 1024, 1) for r in rss_end],
         "kib_per_idle_subscription": round((sum(rssn) - sum(rss0)) / max(1, open_socks), 1),
-        "rate": args.rate, "seconds": args.seconds, "drive_s": round(drive_s, 1), "promotions": promotions,
+        "rate": args.rate, "batch": args.batch, "seconds": args.seconds, "drive_s": round(drive_s, 1), "promotions": promotions,
         "ingest_p50_ms": ms(statistics.median(ingest_lat)), "ingest_p99_ms": ms(pct(ingest_lat, 99)),
         "deliveries_expected": expected, "deliveries_received": received,
         "deliveries_total_in_window": client.delivered - delivered_before,
@@ -358,9 +366,13 @@ def main():
     ap.add_argument("--managers", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--rate", type=float, default=100)
+    ap.add_argument("--batch", type=int, default=1,
+                    help="promotions per ingestion call (one event per account, each promoting it)")
     ap.add_argument("--ramp", type=float, default=500, help="connections per second, at most")
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--idle", type=float, default=5, help="seconds idle before measuring RSS")
+    ap.add_argument("--connect-only", action="store_true",
+                    help="open and initialise the sockets without subscribing; report memory only")
     ap.add_argument("--drain", type=float, default=5, help="seconds to wait for the last deliveries")
     args = ap.parse_args()
     asyncio.run(amain(args))

@@ -68,6 +68,16 @@ pub struct Config {
     #[arg(long, env = "QUORUM_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 
+    /// Pooled connections for live delivery (the outbox relay, subscribers' reads), apart
+    /// from the requests' pool so that events reach sockets even while writers queue for it.
+    #[arg(
+        long,
+        env = "QUORUM_LIVE_DB_MAX_CONNECTIONS",
+        default_value_t = 4,
+        global = true
+    )]
+    pub live_db_max_connections: u32,
+
     /// How long a request waits for a pooled connection before failing with `UNAVAILABLE`.
     #[arg(
         long,
@@ -253,6 +263,7 @@ impl Config {
             bind: "127.0.0.1:0".into(),
             workers: Some(1),
             db_max_connections: None,
+            live_db_max_connections: 2,
             db_acquire_timeout_ms: 3000,
             graphiql: true,
             introspection: true,

@@ -1,5 +1,7 @@
 //! HTTP endpoints: GraphQL over HTTP (POST, and GET for queries), GraphiQL, health.
 
+use std::sync::Arc;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
@@ -9,7 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::graphql::QuorumSchema;
-use crate::graphql::loader::Loaders;
+use crate::graphql::loader::RequestLoaders;
 use crate::state::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -30,14 +32,20 @@ pub fn caller(req: &HttpRequest, state: &AppState) -> Caller {
 }
 
 /// Adds what resolvers need for this caller: who they are and their workspace's loaders.
-pub(crate) fn prepare(req: Request, caller: Caller, state: &AppState) -> Request {
+/// `db` is the pool the request's loaders read through (a socket's, the live pool).
+pub(crate) fn prepare(
+    req: Request,
+    caller: Caller,
+    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
+) -> Request {
     let req = req.data(caller);
     match caller {
-        Caller::Viewer(v) => req.data(Loaders::new(
-            state.db.clone(),
+        Caller::Viewer(v) => req.data(Arc::new(RequestLoaders::new(
+            db.clone(),
             v.workspace_id,
             state.config.loader_window(),
-        )),
+        ))),
         _ => req,
     }
 }
@@ -82,9 +90,11 @@ pub async fn graphql_post(
             .any(|one| !is_query(&one.query, one.operation_name.as_deref())),
     };
     let response = match batch {
-        BatchRequest::Single(one) => {
-            BatchResponse::Single(schema.execute(prepare(one, caller, &state)).await)
-        }
+        BatchRequest::Single(one) => BatchResponse::Single(
+            schema
+                .execute(prepare(one, caller, &state, &state.db))
+                .await,
+        ),
         BatchRequest::Batch(many) => {
             let max = state.config.max_batch;
             if many.is_empty() || many.len() > max {
@@ -94,7 +104,11 @@ pub async fn graphql_post(
             let mut out = Vec::with_capacity(many.len());
             // In order: a later operation may depend on an earlier mutation.
             for one in many {
-                out.push(schema.execute(prepare(one, caller, &state)).await);
+                out.push(
+                    schema
+                        .execute(prepare(one, caller, &state, &state.db))
+                        .await,
+                );
             }
             BatchResponse::Batch(out)
         }
@@ -161,7 +175,9 @@ pub async fn graphql_get(
         }
     }
     let caller = caller(&req, &state);
-    let response = schema.execute(prepare(gql, caller, &state)).await;
+    let response = schema
+        .execute(prepare(gql, caller, &state, &state.db))
+        .await;
     respond(&req, BatchResponse::Single(response))
 }
 

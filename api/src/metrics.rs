@@ -134,7 +134,7 @@ impl Metrics {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let lag = match store::outbox::oldest_waiting(&state.db).await {
+    let lag = match store::outbox::oldest_waiting(&state.live_db).await {
         Ok(Some(oldest)) => Some(
             (store::now() - oldest)
                 .to_std()

@@ -25,6 +25,19 @@ pub const SLA_BREACHED: &str = "SLA_BREACHED";
 pub const ASSIGNMENT_REASSIGNED: &str = "ASSIGNMENT_REASSIGNED";
 pub const ASSIGNMENT_CLOSED: &str = "ASSIGNMENT_CLOSED";
 
+/// Whether an outbox kind is one of the changes to an assignment.
+pub fn is_assignment_event(kind: &str) -> bool {
+    [
+        ASSIGNMENT_CREATED,
+        ASSIGNMENT_ACCEPTED,
+        FIRST_TOUCH,
+        SLA_BREACHED,
+        ASSIGNMENT_REASSIGNED,
+        ASSIGNMENT_CLOSED,
+    ]
+    .contains(&kind)
+}
+
 /// Stores `changes` (one per account) and returns their rows in the same order.
 pub async fn record(
     ws: WorkspaceId,

@@ -22,17 +22,28 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::ws::TokenLimits;
 
-/// A pool sized and timed by `config`. SQLite gets WAL, a busy timeout and foreign keys.
+/// The requests' pool, sized and timed by `config`. SQLite gets WAL, a busy timeout and
+/// foreign keys.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let max = config
+        .db_max_connections
+        .unwrap_or(if config.is_sqlite() { 1 } else { 10 });
+    connect_sized(config, max).await
+}
+
+/// The live-delivery pool (see `Config::live_db_max_connections`). On SQLite it only reads
+/// and makes the relay's one-statement updates, which wait out a writer (busy timeout).
+pub async fn connect_live(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    connect_sized(config, config.live_db_max_connections.max(1)).await
+}
+
+async fn connect_sized(config: &Config, max: u32) -> anyhow::Result<DatabaseConnection> {
     let url = config.database_url();
     if config.is_sqlite() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     }
     let mut opts = ConnectOptions::new(url);
-    let max = config
-        .db_max_connections
-        .unwrap_or(if config.is_sqlite() { 1 } else { 10 });
     opts.max_connections(max)
         .min_connections(0)
         .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
@@ -113,11 +124,13 @@ impl Application {
     /// With a connection made by the caller (tests attach a statement counter to it).
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         migrate(&db).await?;
+        let live_db = connect_live(&config).await?;
         let keys = JwtKeys::from_config(&config)?;
         let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let bus = Bus::start(&config, db.clone(), shutdown.clone())?;
+        let bus = Bus::start(&config, live_db.clone(), shutdown.clone())?;
         let state = AppState {
             db,
+            live_db,
             bus,
             metrics: Arc::new(Metrics::default()),
             token_limits: Arc::new(TokenLimits::default()),

@@ -13,6 +13,8 @@ use crate::ws::TokenLimits;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Live delivery's own pool (the relay, the hub, subscriptions): see `startup::connect_live`.
+    pub live_db: DatabaseConnection,
     pub keys: Arc<JwtKeys>,
     pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,

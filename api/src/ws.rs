@@ -270,7 +270,9 @@ impl Connection {
                         Some(Ok(AggregatedMessage::Binary(_))) => {
                             break Some(Close(4400, "binary messages are not part of the protocol"))
                         }
-                        Some(Ok(AggregatedMessage::Text(text))) => self.handle(&text, &mut session).await,
+                        // Boxed: its future is large and only lives while a message is handled; inline,
+                        // every idle connection would carry its size.
+                        Some(Ok(AggregatedMessage::Text(text))) => Box::pin(self.handle(&text, &mut session)).await,
                     };
                     if let Err(close) = step {
                         break close;
@@ -295,7 +297,7 @@ impl Connection {
                     if self.viewer.is_none() {
                         break Some(Close(4408, "Connection initialisation timeout"));
                     }
-                    self.end_all("the token expired", &mut session).await;
+                    Box::pin(self.end_all("the token expired", &mut session)).await;
                     break Some(Close(4401, "Unauthorized: the token expired"));
                 }
                 _ = ping.tick() => {
@@ -458,7 +460,12 @@ impl Connection {
             );
             return session.text(err).await.map_err(|_| None);
         };
-        let request = crate::http::prepare(request, Caller::Viewer(authed.viewer), &self.state);
+        let request = crate::http::prepare(
+            request,
+            Caller::Viewer(authed.viewer),
+            &self.state,
+            &self.state.live_db,
+        );
         let schema = self.schema.clone();
         let out = self.out_tx.clone();
         let protocol = self.protocol;

@@ -1,9 +1,9 @@
 //! This instance's subscribers, per workspace: one feed reads the workspace's new outbox rows
-//! from the database when a doorbell rings and broadcasts them to every subscriber here.
+//! from the database when a doorbell rings and hands each one to the subscribers it concerns.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use quorum_domain::value::WorkspaceId;
@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::Event;
+use super::{Event, Topic};
 use crate::error::AppError;
 use crate::store;
 
@@ -20,11 +20,63 @@ const PAGE: u64 = 500;
 /// How often an idle feed checks whether anyone still listens.
 const IDLE_CHECK: Duration = Duration::from_secs(30);
 
+/// An event on one topic's channel, with the `seq` of the event the channel carried before
+/// it: a subscriber that has everything up to that `seq` has missed nothing in between.
+#[derive(Clone)]
+struct Delivery {
+    event: Arc<Event>,
+    prev: i64,
+}
+
+struct Channel {
+    tx: broadcast::Sender<Delivery>,
+    /// The last `seq` sent on this channel (or, before any, the feed's position when the
+    /// channel opened: nothing earlier was ever sent on it).
+    prev: i64,
+}
+
+/// One channel per topic, so an event wakes only the subscribers it concerns: with ten
+/// thousand reps' sockets in one workspace, a per-workspace channel would wake them all for
+/// every event.
+struct Topics {
+    channels: HashMap<Topic, Channel>,
+    /// The last `seq` this feed dispatched; moves under the same lock as the channels, so a
+    /// channel opened between two events starts exactly between them.
+    last: i64,
+}
+
 struct Feed {
-    events: broadcast::Sender<Arc<Event>>,
+    topics: Mutex<Topics>,
     wake: Notify,
-    /// The last `seq` this feed broadcast.
+    /// `topics.last`, readable without the lock (doorbells compare against it).
     last: AtomicI64,
+}
+
+impl Feed {
+    fn topics(&self) -> MutexGuard<'_, Topics> {
+        self.topics.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn dispatch(&self, event: Arc<Event>) {
+        let seq = event.seq;
+        let mut t = self.topics();
+        for topic in event.topics() {
+            let Some(ch) = t.channels.get_mut(&topic) else {
+                continue;
+            };
+            let delivery = Delivery {
+                event: event.clone(),
+                prev: ch.prev,
+            };
+            ch.prev = seq;
+            if ch.tx.send(delivery).is_err() {
+                // Its last subscriber left; a new one opens a fresh channel.
+                t.channels.remove(&topic);
+            }
+        }
+        t.last = seq;
+        self.last.store(seq, Ordering::Release);
+    }
 }
 
 /// Fans a workspace's events out to this instance's subscribers.
@@ -44,10 +96,8 @@ impl Hub {
     }
 
     /// The feeds; a panic elsewhere while holding them leaves the map itself consistent.
-    fn feeds(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Feed>>> {
-        self.feeds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn feeds(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Feed>>> {
+        self.feeds.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn feed(&self, ws: WorkspaceId) -> Option<Arc<Feed>> {
@@ -71,38 +121,58 @@ impl Hub {
         }
     }
 
-    /// Subscribers connected to this instance, per workspace feed.
-    pub fn subscribers(&self) -> usize {
-        self.feeds()
-            .values()
-            .map(|f| f.events.receiver_count())
-            .sum()
-    }
-
-    /// A subscriber's live receiver. The feed, when this creates it, starts at a `seq` already
-    /// committed before the caller reads its own starting point, so nothing committed after
-    /// that point can slip past both.
+    /// A subscriber's live receiver on `topic`. The feed, when this creates it, starts at a
+    /// `seq` already committed before the caller reads its own starting point, so nothing
+    /// committed after that point can slip past both.
     async fn listen(
         self: &Arc<Self>,
         ws: WorkspaceId,
-    ) -> Result<broadcast::Receiver<Arc<Event>>, AppError> {
-        // Under the lock: a feed whose last subscriber left is removed under it too, so a
-        // receiver never attaches to a feed that has stopped.
-        if let Some(f) = self.feeds().get(&ws.get()) {
-            return Ok(f.events.subscribe());
+        topic: Topic,
+    ) -> Result<broadcast::Receiver<Delivery>, AppError> {
+        loop {
+            let feed = match self.feed(ws) {
+                Some(f) => f,
+                None => {
+                    let (head, _) = store::outbox::bounds(ws, &self.db).await?;
+                    self.feeds()
+                        .entry(ws.get())
+                        .or_insert_with(|| {
+                            let feed = Arc::new(Feed {
+                                topics: Mutex::new(Topics {
+                                    channels: HashMap::new(),
+                                    last: head,
+                                }),
+                                wake: Notify::new(),
+                                last: AtomicI64::new(head),
+                            });
+                            tokio::spawn(self.clone().run_feed(ws, feed.clone()));
+                            feed
+                        })
+                        .clone()
+                }
+            };
+            let rx = {
+                let mut t = feed.topics();
+                let last = t.last;
+                t.channels
+                    .entry(topic)
+                    .or_insert_with(|| Channel {
+                        tx: broadcast::channel(self.capacity).0,
+                        prev: last,
+                    })
+                    .tx
+                    .subscribe()
+            };
+            // The feed stops when it finds no subscribers; if it did so between our lookup and
+            // the subscribe, this receiver would never hear anything: start over.
+            if self
+                .feeds()
+                .get(&ws.get())
+                .is_some_and(|f| Arc::ptr_eq(f, &feed))
+            {
+                return Ok(rx);
+            }
         }
-        let (head, _) = store::outbox::bounds(ws, &self.db).await?;
-        let mut feeds = self.feeds();
-        let feed = feeds.entry(ws.get()).or_insert_with(|| {
-            let feed = Arc::new(Feed {
-                events: broadcast::channel(self.capacity).0,
-                wake: Notify::new(),
-                last: AtomicI64::new(head),
-            });
-            tokio::spawn(self.clone().run_feed(ws, feed.clone()));
-            feed
-        });
-        Ok(feed.events.subscribe())
     }
 
     async fn run_feed(self: Arc<Self>, ws: WorkspaceId, feed: Arc<Feed>) {
@@ -110,7 +180,9 @@ impl Hub {
             let _ = tokio::time::timeout(IDLE_CHECK, feed.wake.notified()).await;
             {
                 let mut feeds = self.feeds();
-                if feed.events.receiver_count() == 0 {
+                let mut t = feed.topics();
+                t.channels.retain(|_, ch| ch.tx.receiver_count() > 0);
+                if t.channels.is_empty() {
                     if feeds.get(&ws.get()).is_some_and(|f| Arc::ptr_eq(f, &feed)) {
                         feeds.remove(&ws.get());
                     }
@@ -132,10 +204,7 @@ impl Hub {
             let rows = store::qualification::events_after(ws, &self.db, last, PAGE).await?;
             let n = rows.len();
             for row in rows {
-                let seq = row.seq;
-                // No receivers is not an error: they may all have just left.
-                let _ = feed.events.send(Arc::new(Event::from(row)));
-                feed.last.store(seq, Ordering::Release);
+                feed.dispatch(Arc::new(Event::from(row)));
             }
             if (n as u64) < PAGE {
                 return Ok(());
@@ -143,14 +212,15 @@ impl Hub {
         }
     }
 
-    /// A subscriber's stream of `ws`'s events after `after` (replayed from the database), or
-    /// from now on when `after` is `None`.
+    /// A subscriber's stream of `ws`'s events on `topic` after `after` (replayed from the
+    /// database), or from now on when `after` is `None`.
     pub async fn tail(
         self: &Arc<Self>,
         ws: WorkspaceId,
+        topic: Topic,
         after: Option<i64>,
     ) -> Result<Tail, AppError> {
-        let live = self.listen(ws).await?;
+        let live = self.listen(ws, topic).await?;
         let (head, pruned) = store::outbox::bounds(ws, &self.db).await?;
         let last = match after {
             None => head,
@@ -166,6 +236,7 @@ impl Hub {
         Ok(Tail {
             db: self.db.clone(),
             ws,
+            topic,
             last,
             replaying: after.is_some(),
             backlog: VecDeque::new(),
@@ -175,16 +246,18 @@ impl Hub {
     }
 }
 
-/// One subscriber's ordered, gap-free stream: database rows until it has caught up, then the
-/// live feed; whenever the live feed skips ahead, the gap is read from the database.
+/// One subscriber's ordered, gap-free stream of a topic: database rows until it has caught up,
+/// then the live channel; whenever the channel shows a gap, the gap is read from the database.
 pub struct Tail {
     db: DatabaseConnection,
     ws: WorkspaceId,
-    /// The last `seq` handed out (or skipped as already seen).
+    topic: Topic,
+    /// Every event of the topic up to this `seq` has been handed out (or was before the start).
     last: i64,
     replaying: bool,
+    /// Rows read from the database, of any topic, in `seq` order.
     backlog: VecDeque<Arc<Event>>,
-    live: broadcast::Receiver<Arc<Event>>,
+    live: broadcast::Receiver<Delivery>,
     done: bool,
 }
 
@@ -198,22 +271,25 @@ impl Tail {
                     continue;
                 }
                 self.last = e.seq;
-                return Some(Ok(e));
+                if e.concerns(self.topic) {
+                    return Some(Ok(e));
+                }
+                continue;
             }
             if self.done {
                 return None;
             }
             if self.replaying {
-                let rows =
-                    match store::qualification::events_after(self.ws, &self.db, self.last, PAGE)
-                        .await
-                    {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            self.done = true;
-                            return Some(Err(e));
-                        }
-                    };
+                // Boxed: a query's future is large, and inline it would sit in every idle
+                // subscriber's stream.
+                let read = store::qualification::events_after(self.ws, &self.db, self.last, PAGE);
+                let rows = match Box::pin(read).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                };
                 if (rows.len() as u64) < PAGE {
                     self.replaying = false;
                 }
@@ -222,9 +298,11 @@ impl Tail {
                 continue;
             }
             match self.live.recv().await {
-                Ok(e) if e.seq <= self.last => {}
-                Ok(e) if e.seq == self.last + 1 => self.backlog.push_back(e),
-                // The feed started ahead of this subscriber, or skipped: read the gap.
+                Ok(d) if d.event.seq <= self.last => {}
+                Ok(d) if d.prev <= self.last => self.backlog.push_back(d.event),
+                // The channel carried events of this topic this subscriber has not seen (it
+                // opened before the subscriber's start, or the subscriber fell behind): read
+                // the gap from the database.
                 Ok(_) => self.replaying = true,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     self.done = true;

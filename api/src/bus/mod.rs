@@ -34,37 +34,78 @@ use uuid::Uuid;
 
 pub use hub::{Hub, Tail};
 
+/// What a subscriber follows. The hub keeps a channel per topic so an event wakes only the
+/// subscribers it concerns.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Topic {
+    /// Promotions to SQL.
+    Promotions,
+    /// Assignment changes: every rep's (`None`), or one rep's.
+    Assignments(Option<Uuid>),
+}
+
 use crate::config::Config;
 use crate::error::AppError;
 use crate::store::entity::outbox;
 
 /// One outbox row, as subscribers see it.
-#[derive(Debug)]
 pub struct Event {
     pub seq: i64,
     pub kind: String,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The rep an assignment event is for.
+    pub rep: Option<Uuid>,
     /// The rows the event names, read once for every subscriber on this instance that
     /// receives it, rather than once per socket.
     pub account: tokio::sync::OnceCell<Option<crate::store::entity::account::Model>>,
     pub assignment: tokio::sync::OnceCell<Option<crate::store::entity::assignment::Model>>,
+    /// The loaders the GraphQL layer resolves this event's nested fields through, shared (with
+    /// their cache) by every subscriber on this instance that receives the event.
+    pub loaders: std::sync::OnceLock<Arc<crate::graphql::loader::Loaders>>,
 }
 
 impl From<outbox::Model> for Event {
     fn from(m: outbox::Model) -> Self {
+        let payload: serde_json::Value =
+            serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null);
+        let rep = payload
+            .get("repId")
+            .and_then(|r| r.as_str())
+            .and_then(|r| Uuid::parse_str(r).ok());
         Self {
             seq: m.seq,
             kind: m.kind,
-            payload: serde_json::from_str(&m.payload).unwrap_or(serde_json::Value::Null),
+            payload,
             created_at: m.created_at,
+            rep,
             account: tokio::sync::OnceCell::new(),
             assignment: tokio::sync::OnceCell::new(),
+            loaders: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Event {
+    /// The topics this event belongs to.
+    pub fn topics(&self) -> impl Iterator<Item = Topic> + use<> {
+        let (a, b) = if self.kind == crate::qualification::SQL_PROMOTED {
+            (Some(Topic::Promotions), None)
+        } else if crate::qualification::is_assignment_event(&self.kind) {
+            (
+                Some(Topic::Assignments(None)),
+                self.rep.map(|r| Topic::Assignments(Some(r))),
+            )
+        } else {
+            (None, None)
+        };
+        a.into_iter().chain(b)
+    }
+
+    pub fn concerns(&self, topic: Topic) -> bool {
+        self.topics().any(|t| t == topic)
+    }
+
     pub fn cursor(&self) -> String {
         encode_cursor(self.seq)
     }

@@ -1,11 +1,12 @@
 //! One DataLoader per relation, built per request for the viewer's workspace, so that a
-//! batch never mixes tenants and nothing is cached across requests.
+//! batch never mixes tenants and nothing is cached across requests. A subscription resolves
+//! each event through loaders the event carries, shared by every socket receiving it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use quorum_domain::value::{AccountId, CommitteeId, ContactId, UserId, WorkspaceId};
 use sea_orm::DatabaseConnection;
 
@@ -248,57 +249,68 @@ impl Loader<AccountId> for BantByAccount {
     }
 }
 
-/// The request's loaders.
+/// One set of loaders: a request's, or an event's (see `RequestLoaders`).
 pub struct Loaders {
     ws: WorkspaceId,
     db: DatabaseConnection,
     /// The scoring model in force, read once per request when a field needs it.
     model: tokio::sync::OnceCell<ScoringModel>,
-    pub activity: DataLoader<ActivityByContact>,
-    pub account: DataLoader<AccountById>,
-    pub user: DataLoader<UserById>,
-    pub contact: DataLoader<ContactById>,
-    pub contacts: DataLoader<ContactsByAccount>,
-    pub committees: DataLoader<CommitteesByAccount>,
-    pub members: DataLoader<MembersByCommittee>,
-    pub technologies: DataLoader<TechnologiesByAccount>,
-    pub breakdown: DataLoader<BreakdownByScore>,
-    pub transitions: DataLoader<TransitionsByAccount>,
-    pub assignments: DataLoader<AssignmentsByAccount>,
-    pub opportunities: DataLoader<OpportunitiesByAccount>,
-    pub bant: DataLoader<BantByAccount>,
+    pub activity: DataLoader<ActivityByContact, HashMapCache>,
+    pub account: DataLoader<AccountById, HashMapCache>,
+    pub user: DataLoader<UserById, HashMapCache>,
+    pub contact: DataLoader<ContactById, HashMapCache>,
+    pub contacts: DataLoader<ContactsByAccount, HashMapCache>,
+    pub committees: DataLoader<CommitteesByAccount, HashMapCache>,
+    pub members: DataLoader<MembersByCommittee, HashMapCache>,
+    pub technologies: DataLoader<TechnologiesByAccount, HashMapCache>,
+    pub breakdown: DataLoader<BreakdownByScore, HashMapCache>,
+    pub transitions: DataLoader<TransitionsByAccount, HashMapCache>,
+    pub assignments: DataLoader<AssignmentsByAccount, HashMapCache>,
+    pub opportunities: DataLoader<OpportunitiesByAccount, HashMapCache>,
+    pub bant: DataLoader<BantByAccount, HashMapCache>,
 }
 
 impl Loaders {
     /// `window` is how long a loader collects keys before it queries: longer batches better
-    /// when workers are starved for CPU, at that much latency per level of nesting.
-    pub fn new(db: DatabaseConnection, ws: WorkspaceId, window: Duration) -> Self {
-        fn make<T>(loader: T, window: Duration) -> DataLoader<T>
-        where
-            T: Send + Sync + 'static,
-        {
-            DataLoader::new(loader, tokio::spawn).delay(window)
-        }
+    /// when workers are starved for CPU, at that much latency per level of nesting. `cache`
+    /// keeps what was loaded: right for an event's loaders, whose readers all want the rows
+    /// as of the event, but not for a request, which may read a row again after changing it.
+    pub fn new(db: DatabaseConnection, ws: WorkspaceId, window: Duration, cache: bool) -> Self {
+        let make = Make { window, cache };
         let conn = db.clone();
         let db = || db.clone();
         Self {
             ws,
             db: conn,
             model: tokio::sync::OnceCell::new(),
-            activity: make(ActivityByContact { ws, db: db() }, window),
-            account: make(AccountById { ws, db: db() }, window),
-            user: make(UserById { ws, db: db() }, window),
-            contact: make(ContactById { ws, db: db() }, window),
-            contacts: make(ContactsByAccount { ws, db: db() }, window),
-            committees: make(CommitteesByAccount { ws, db: db() }, window),
-            members: make(MembersByCommittee { ws, db: db() }, window),
-            technologies: make(TechnologiesByAccount { ws, db: db() }, window),
-            breakdown: make(BreakdownByScore { ws, db: db() }, window),
-            transitions: make(TransitionsByAccount { ws, db: db() }, window),
-            assignments: make(AssignmentsByAccount { ws, db: db() }, window),
-            opportunities: make(OpportunitiesByAccount { ws, db: db() }, window),
-            bant: make(BantByAccount { ws, db: db() }, window),
+            activity: make.one(ActivityByContact { ws, db: db() }),
+            account: make.one(AccountById { ws, db: db() }),
+            user: make.one(UserById { ws, db: db() }),
+            contact: make.one(ContactById { ws, db: db() }),
+            contacts: make.one(ContactsByAccount { ws, db: db() }),
+            committees: make.one(CommitteesByAccount { ws, db: db() }),
+            members: make.one(MembersByCommittee { ws, db: db() }),
+            technologies: make.one(TechnologiesByAccount { ws, db: db() }),
+            breakdown: make.one(BreakdownByScore { ws, db: db() }),
+            transitions: make.one(TransitionsByAccount { ws, db: db() }),
+            assignments: make.one(AssignmentsByAccount { ws, db: db() }),
+            opportunities: make.one(OpportunitiesByAccount { ws, db: db() }),
+            bant: make.one(BantByAccount { ws, db: db() }),
         }
+    }
+}
+
+struct Make {
+    window: Duration,
+    cache: bool,
+}
+
+impl Make {
+    fn one<T: Send + Sync + 'static>(&self, loader: T) -> DataLoader<T, HashMapCache> {
+        let l = DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+            .delay(self.window);
+        l.enable_all_cache(self.cache);
+        l
     }
 }
 
@@ -311,10 +323,63 @@ impl Loaders {
     }
 }
 
+/// What a request's resolvers load through: its own loaders, made on first use, or, while a
+/// subscription resolves an event, the event's shared ones.
+pub struct RequestLoaders {
+    db: DatabaseConnection,
+    ws: WorkspaceId,
+    window: Duration,
+    current: Mutex<Option<Arc<Loaders>>>,
+}
+
+impl RequestLoaders {
+    pub fn new(db: DatabaseConnection, ws: WorkspaceId, window: Duration) -> Self {
+        Self {
+            db,
+            ws,
+            window,
+            current: Mutex::new(None),
+        }
+    }
+
+    fn current(&self) -> Arc<Loaders> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| {
+                Arc::new(Loaders::new(self.db.clone(), self.ws, self.window, false))
+            })
+            .clone()
+    }
+
+    /// `event`'s loaders, made by the first reader, cached for all of them.
+    pub fn for_event(&self, event: &crate::bus::Event) -> Arc<Loaders> {
+        event
+            .loaders
+            .get_or_init(|| Arc::new(Loaders::new(self.db.clone(), self.ws, self.window, true)))
+            .clone()
+    }
+
+    /// From now on resolvers load through `loaders`. A subscription switches before each of
+    /// its events is resolved; async-graphql resolves one event fully before the next.
+    pub fn switch(&self, loaders: Arc<Loaders>) {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaders);
+    }
+}
+
 /// The loaders of this request, or `UNAUTHENTICATED` when there is no viewer (they are only
 /// attached for one).
-pub fn loaders<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Loaders, AppError> {
-    ctx.data_opt::<Loaders>().ok_or(AppError::Unauthenticated)
+pub fn loaders(ctx: &async_graphql::Context<'_>) -> Result<Arc<Loaders>, AppError> {
+    ctx.data_opt::<Arc<RequestLoaders>>()
+        .map(|l| l.current())
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The request's loader handle, for a subscription to switch per event.
+pub fn request_loaders(ctx: &async_graphql::Context<'_>) -> Result<Arc<RequestLoaders>, AppError> {
+    ctx.data_opt::<Arc<RequestLoaders>>()
+        .cloned()
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// A loader's shared error back as an `AppError` for the client.

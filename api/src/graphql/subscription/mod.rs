@@ -13,8 +13,9 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::{rep_scope, viewer};
-use crate::bus::{Event, Tail, decode_cursor};
+use crate::bus::{Event, Tail, Topic, decode_cursor};
 use crate::error::{AppError, AppResult, IntoGql};
+use crate::graphql::loader::request_loaders;
 use crate::graphql::object::{Account, AccountScore, Assignment};
 use crate::graphql::state;
 use crate::qualification::{
@@ -46,22 +47,33 @@ impl Subscription {
                     "segments are not available yet; pass null",
                 ));
             }
-            let tail = open_tail(ctx, v.workspace_id, after.as_deref()).await?;
-            AppResult::Ok((tail, state(ctx)?.db.clone(), v.workspace_id))
+            let tail = open_tail(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await?;
+            AppResult::Ok((
+                tail,
+                state(ctx)?.live_db.clone(),
+                v.workspace_id,
+                request_loaders(ctx)?,
+            ))
         };
-        let (tail, db, ws) = open.await.gql()?;
+        let (tail, db, ws, loaders) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
             let db = db.clone();
-            async move {
+            let loaders = loaders.clone();
+            // Boxed (here and below): inline, the largest future a stage may hold would be
+            // reserved in every idle subscription's stream.
+            Box::pin(async move {
                 match item {
-                    Ok(e) if e.kind == SQL_PROMOTED => SqlPromotion::load(ws, &db, e)
-                        .await
-                        .map_err(|e| e.extend())
-                        .transpose(),
+                    Ok(e) if e.kind == SQL_PROMOTED => {
+                        loaders.switch(loaders.for_event(&e));
+                        SqlPromotion::load(ws, &db, e)
+                            .await
+                            .map_err(|e| e.extend())
+                            .transpose()
+                    }
                     Ok(_) => None,
                     Err(e) => Some(Err(e.extend())),
                 }
-            }
+            })
         }))
     }
 
@@ -77,41 +89,49 @@ impl Subscription {
         let open = async {
             let v = viewer(ctx)?;
             let rep = rep_scope(&v, rep_id.as_ref())?;
-            let tail = open_tail(ctx, v.workspace_id, after.as_deref()).await?;
-            AppResult::Ok((tail, state(ctx)?.db.clone(), v.workspace_id, rep))
+            let topic = Topic::Assignments(rep.map(|r| r.get()));
+            let tail = open_tail(ctx, v.workspace_id, topic, after.as_deref()).await?;
+            AppResult::Ok((
+                tail,
+                state(ctx)?.live_db.clone(),
+                v.workspace_id,
+                request_loaders(ctx)?,
+            ))
         };
-        let (tail, db, ws, rep) = open.await.gql()?;
+        let (tail, db, ws, loaders) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
             let db = db.clone();
-            async move {
+            let loaders = loaders.clone();
+            Box::pin(async move {
                 let e = match item {
                     Ok(e) => e,
                     Err(e) => return Some(Err(e.extend())),
                 };
+                // The tail hands out only this topic's events: the rep's own, when scoped.
                 let kind = AssignmentEventKind::of(&e.kind)?;
-                let for_rep = e.payload.get("repId").and_then(|r| r.as_str());
-                if let Some(rep) = rep
-                    && for_rep != Some(rep.get().to_string().as_str())
-                {
-                    return None;
-                }
+                loaders.switch(loaders.for_event(&e));
                 AssignmentEvent::load(ws, &db, kind, e)
                     .await
                     .map_err(|e| e.extend())
                     .transpose()
-            }
+            })
         }))
     }
 }
 
-async fn open_tail(ctx: &Context<'_>, ws: WorkspaceId, after: Option<&str>) -> AppResult<Tail> {
+async fn open_tail(
+    ctx: &Context<'_>,
+    ws: WorkspaceId,
+    topic: Topic,
+    after: Option<&str>,
+) -> AppResult<Tail> {
     let after = match after {
         None => None,
         Some(c) => {
             Some(decode_cursor(c).ok_or_else(|| AppError::bad_input("after", "not a cursor"))?)
         }
     };
-    state(ctx)?.bus.hub.tail(ws, after).await
+    state(ctx)?.bus.hub.tail(ws, topic, after).await
 }
 
 fn events(tail: Tail) -> impl Stream<Item = AppResult<Arc<Event>>> {
