@@ -31,8 +31,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     connect_sized(config, max).await
 }
 
-/// The live-delivery pool (see `Config::live_db_max_connections`). On SQLite it only reads
-/// and makes the relay's one-statement updates, which wait out a writer (busy timeout).
+/// The live-delivery pool on PostgreSQL (see `Config::live_db_max_connections`).
 pub async fn connect_live(config: &Config) -> anyhow::Result<DatabaseConnection> {
     connect_sized(config, config.live_db_max_connections.max(1)).await
 }
@@ -124,7 +123,13 @@ impl Application {
     /// With a connection made by the caller (tests attach a statement counter to it).
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         migrate(&db).await?;
-        let live_db = connect_live(&config).await?;
+        // SQLite keeps its one connection: a second one's relay writes would meet
+        // `SQLITE_BUSY` inside other connections' transactions.
+        let live_db = if config.is_sqlite() {
+            db.clone()
+        } else {
+            connect_live(&config).await?
+        };
         let keys = JwtKeys::from_config(&config)?;
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let bus = Bus::start(&config, live_db.clone(), shutdown.clone())?;
