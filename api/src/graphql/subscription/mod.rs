@@ -15,12 +15,12 @@ use uuid::Uuid;
 use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, Topic, decode_cursor};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::graphql::loader::request_loaders;
+use crate::graphql::loader::{RequestLoaders, request_loaders};
 use crate::graphql::object::{Account, AccountScore, Assignment};
 use crate::graphql::state;
 use crate::qualification::{
     ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
-    SLA_BREACHED, SQL_PROMOTED,
+    SLA_BREACHED,
 };
 use crate::store;
 
@@ -47,13 +47,7 @@ impl Subscription {
                     "segments are not available yet; pass null",
                 ));
             }
-            let tail = open_tail(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await?;
-            AppResult::Ok((
-                tail,
-                state(ctx)?.live_db.clone(),
-                v.workspace_id,
-                request_loaders(ctx)?,
-            ))
+            open_live(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await
         };
         let (tail, db, ws, loaders) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
@@ -63,14 +57,13 @@ impl Subscription {
             // reserved in every idle subscription's stream.
             Box::pin(async move {
                 match item {
-                    Ok(e) if e.kind == SQL_PROMOTED => {
+                    Ok(e) => {
                         loaders.switch(loaders.for_event(&e));
                         SqlPromotion::load(ws, &db, e)
                             .await
                             .map_err(|e| e.extend())
                             .transpose()
                     }
-                    Ok(_) => None,
                     Err(e) => Some(Err(e.extend())),
                 }
             })
@@ -90,13 +83,7 @@ impl Subscription {
             let v = viewer(ctx)?;
             let rep = rep_scope(&v, rep_id.as_ref())?;
             let topic = Topic::Assignments(rep.map(|r| r.get()));
-            let tail = open_tail(ctx, v.workspace_id, topic, after.as_deref()).await?;
-            AppResult::Ok((
-                tail,
-                state(ctx)?.live_db.clone(),
-                v.workspace_id,
-                request_loaders(ctx)?,
-            ))
+            open_live(ctx, v.workspace_id, topic, after.as_deref()).await
         };
         let (tail, db, ws, loaders) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
@@ -119,19 +106,23 @@ impl Subscription {
     }
 }
 
-async fn open_tail(
+/// What a subscription's stream needs: its tail on `topic`, the live pool, the workspace, and
+/// the request's loaders to switch per event.
+async fn open_live(
     ctx: &Context<'_>,
     ws: WorkspaceId,
     topic: Topic,
     after: Option<&str>,
-) -> AppResult<Tail> {
+) -> AppResult<(Tail, DatabaseConnection, WorkspaceId, Arc<RequestLoaders>)> {
     let after = match after {
         None => None,
         Some(c) => {
             Some(decode_cursor(c).ok_or_else(|| AppError::bad_input("after", "not a cursor"))?)
         }
     };
-    state(ctx)?.bus.hub.tail(ws, topic, after).await
+    let state = state(ctx)?;
+    let tail = state.bus.hub.tail(ws, topic, after).await?;
+    Ok((tail, state.live_db.clone(), ws, request_loaders(ctx)?))
 }
 
 fn events(tail: Tail) -> impl Stream<Item = AppResult<Arc<Event>>> {
