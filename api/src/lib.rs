@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod qualification;
 pub mod scoring;
+pub mod segment;
 pub mod sla;
 pub mod startup;
 pub mod state;

@@ -83,11 +83,17 @@ pub async fn record(
     }
     stored::set_stages(ws, db, &stages).await?;
     stored::insert_transitions(db, &rows).await?;
+    let changed: Vec<AccountId> = changes.iter().map(|(a, _)| AccountId::from(a.id)).collect();
+    crate::segment::refresh(ws, db, Some(&changed)).await?;
     if promoted.is_empty() {
         return Ok(rows);
     }
 
-    let assigned = assign(ws, db, promoted.iter().map(|p| p.0), now).await?;
+    // Routing reads the accounts as they now stand: a segment may have just set the tier
+    // that decides the rep pool and the SLA.
+    let promoted_ids: Vec<AccountId> = promoted.iter().map(|p| AccountId::from(p.0.id)).collect();
+    let current = crate::store::account::of_ids(ws, db, &promoted_ids).await?;
+    let assigned = assign(ws, db, current.iter(), now).await?;
     let mut events = Vec::with_capacity(promoted.len() * 2);
     for (account, transition, from, at) in &promoted {
         let assignment = assigned.iter().find(|a| a.account_id == account.id);
@@ -147,6 +153,13 @@ async fn assign(
         out.push(route_account(ws, db, &mut router, a, now).await?);
     }
     routing::insert_assignments(db, &out).await?;
+    // A new owner can move the account in or out of a segment that sets tiers.
+    let owned: Vec<AccountId> = out
+        .iter()
+        .filter(|a| a.rep_id.is_some())
+        .map(|a| AccountId::from(a.account_id))
+        .collect();
+    crate::segment::refresh(ws, db, Some(&owned)).await?;
     Ok(out)
 }
 

@@ -279,6 +279,9 @@ pub async fn rescore(
     }
     store::account::set_scores(ws, db, &scores).await?;
     store::engagement::insert_history(db, history).await?;
+    // Scores move segment membership; `record` refreshes again the accounts it promotes and
+    // routes, whose stage and owner change after this.
+    crate::segment::refresh(ws, db, Some(ids)).await?;
     let transitions =
         crate::qualification::record(ws, db, &changes, Some(model.version), now).await?;
     Ok(Rescored {

@@ -104,6 +104,7 @@ async fn reroute(
     let Some(rep) = new.rep_id else {
         return Ok(Vec::new());
     };
+    crate::segment::refresh(ws, db, Some(&[AccountId::from(account.id)])).await?;
     // Later reroutes in this pass see the load this one adds.
     if let Some(r) = reps.iter_mut().find(|r| r.id.get() == rep) {
         r.load += 1;

@@ -16,6 +16,7 @@ mod m20261123_000008_create_routing;
 mod m20261123_000009_create_pipeline;
 mod m20261123_000010_workspace_settings;
 mod m20261123_000011_create_relay;
+mod m20261123_000012_create_segment;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_pipeline::Migration),
             Box::new(m20261123_000010_workspace_settings::Migration),
             Box::new(m20261123_000011_create_relay::Migration),
+            Box::new(m20261123_000012_create_segment::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod qualification;
 mod routing;
 mod schema;
 mod scoring_model;
+mod segments;
 mod subscriptions;
 mod tenancy;
 mod ws;

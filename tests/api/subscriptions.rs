@@ -246,13 +246,22 @@ async fn a_rep_may_not_follow_another_reps_assignments_but_a_manager_may() {
 }
 
 #[tokio::test]
-async fn a_segment_or_a_malformed_cursor_is_bad_user_input() {
+async fn an_unknown_segment_or_a_malformed_cursor_is_refused() {
     let w = world().await;
-    let mut m = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
-    m.start("segment", PROMOTIONS, json!({ "segment": "any" }))
+    let other = w.app.user("globex", Role::Marketer).await;
+    let theirs = other
+        .gql(
+            "mutation { createSegment(input: { name: \"All\", filter: { scoreMin: 0 } }) { id } }",
+            json!({}),
+        )
         .await;
-    let errors = m.error("segment").await;
-    assert_eq!(error_code(&errors), "BAD_USER_INPUT", "{errors}");
+    let theirs = theirs["data"]["createSegment"]["id"].clone();
+    let mut m = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    for (id, segment) in [("junk", json!("any")), ("theirs", theirs)] {
+        m.start(id, PROMOTIONS, json!({ "segment": segment })).await;
+        let errors = m.error(id).await;
+        assert_eq!(error_code(&errors), "NOT_FOUND", "{id}: {errors}");
+    }
     for (id, query) in [("promotions", PROMOTIONS), ("updates", UPDATES)] {
         m.start(id, query, json!({ "after": "%% not a cursor %%" }))
             .await;
@@ -260,6 +269,35 @@ async fn a_segment_or_a_malformed_cursor_is_bad_user_input() {
         assert_eq!(error_code(&errors), "BAD_USER_INPUT", "{id}: {errors}");
     }
     m.ping().await;
+}
+
+#[tokio::test]
+async fn a_segment_subscription_gets_only_promotions_of_accounts_in_the_segment() {
+    let w = world().await;
+    let res = w
+        .marketer
+        .gql(
+            "mutation { createSegment(input: { name: \"German SQLs\", filter: { countryIn: [\"DE\"], stageIn: [SQL] } }) { id } }",
+            json!({}),
+        )
+        .await;
+    let segment = res["data"]["createSegment"]["id"].clone();
+    assert!(segment.is_string(), "{res}");
+    let mut m = Ws::ready(&w.app.base, MODERN, &w.manager.token).await;
+    m.subscribe("de", PROMOTIONS, json!({ "segment": segment }))
+        .await;
+    m.subscribe("all", PROMOTIONS, json!({})).await;
+    let french = sql(&w.marketer, "acme.fr", "FR").await;
+    let german = sql(&w.marketer, "globex.de", "DE").await;
+    let p = promotion(&mut m, "all").await;
+    assert_eq!(p["account"]["id"], french.as_str(), "{p}");
+    assert_eq!(
+        promotion(&mut m, "all").await["account"]["id"],
+        german.as_str()
+    );
+    // The French promotion was skipped: the first event here is the German one.
+    let p = promotion(&mut m, "de").await;
+    assert_eq!(p["account"]["id"], german.as_str(), "{p}");
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use quorum_domain::filter::{AccountFilter, Condition};
+use quorum_domain::filter::{AccountFilter, Condition, text_key};
 use quorum_domain::value::{AccountId, CountryCode, Domain, Stage, Tier, WorkspaceId};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition as Cond, ConnectionTrait, EntityTrait, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -150,21 +150,37 @@ pub async fn upsert_many(
             score_computed_at: None,
             intent_activity: None,
             stage_manual: false,
-            stage_changed_at: None,
+            stage_changed_at: Some(now),
             created_at: now,
             updated_at: now,
+            name_key: String::new(),
+            industry_key: None,
+            region_key: None,
+            base_tier: None,
         });
+        let industry = item.industry.apply(base.industry.clone());
+        let region = item.region.apply(base.region.clone());
+        let base_tier = item.tier.map(|t| i16::from(t.get())).apply(base.base_tier);
         let model = account::Model {
+            name_key: text_key(&item.name),
+            industry_key: industry.as_deref().map(text_key),
+            region_key: region.as_deref().map(text_key),
             name: item.name,
-            industry: item.industry.apply(base.industry.clone()),
+            industry,
             employee_count: item.employee_count.apply(base.employee_count),
             annual_revenue: item.annual_revenue.apply(base.annual_revenue),
             country: item
                 .country
                 .map(|c| c.as_str().to_owned())
                 .apply(base.country.clone()),
-            region: item.region.apply(base.region.clone()),
-            tier: item.tier.map(|t| i16::from(t.get())).apply(base.tier),
+            region,
+            // A tier-setting segment may override it: the caller refreshes segment tiers.
+            tier: if base_tier == base.base_tier {
+                base.tier
+            } else {
+                base_tier
+            },
+            base_tier,
             updated_at: now,
             ..base.clone()
         };
@@ -172,6 +188,7 @@ pub async fn upsert_many(
             tech_replaced.push(model.id);
             tech_rows.extend(techs.into_iter().map(|t| account_technology::ActiveModel {
                 account_id: Set(model.id),
+                technology_key: Set(text_key(&t)),
                 technology: Set(t),
                 workspace_id: Set(ws.get()),
             }));
@@ -226,6 +243,7 @@ pub enum SortKey {
     Score,
     Fit,
     Engagement,
+    StageChanged,
 }
 
 impl SortKey {
@@ -236,6 +254,7 @@ impl SortKey {
             Self::Score => account::Column::ScoreTotal,
             Self::Fit => account::Column::ScoreFit,
             Self::Engagement => account::Column::ScoreEngagement,
+            Self::StageChanged => account::Column::StageChangedAt,
         }
     }
 
@@ -247,6 +266,8 @@ impl SortKey {
             Self::Score => KeyValue::Number(a.score_total),
             Self::Fit => KeyValue::Number(a.score_fit),
             Self::Engagement => KeyValue::Number(a.score_engagement),
+            // Never null: set when the account is created (older rows by the migration).
+            Self::StageChanged => KeyValue::Time(a.stage_changed_at.unwrap_or(a.created_at)),
         }
     }
 }
@@ -331,7 +352,7 @@ pub async fn page(
 
 /// The filter as one SQL condition. Technology tests are `EXISTS` subqueries on
 /// `account_technology`, which both backends plan well with its (workspace, technology) index.
-fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
+pub(crate) fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
     match f {
         AccountFilter::And(children) => children
             .iter()
@@ -344,12 +365,8 @@ fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
     }
 }
 
-fn lower(col: account::Column) -> SimpleExpr {
-    Func::lower(Expr::col((account::Entity, col))).into()
-}
-
-fn lowered(values: &[String]) -> Vec<String> {
-    values.iter().map(|v| v.trim().to_lowercase()).collect()
+fn keys(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| text_key(v)).collect()
 }
 
 fn uses_technology(ws: WorkspaceId, techs: Vec<String>) -> SimpleExpr {
@@ -371,10 +388,10 @@ fn uses_technology(ws: WorkspaceId, techs: Vec<String>) -> SimpleExpr {
             .equals((account::Entity, account::Column::Id)),
         )
         .and_where(
-            Expr::expr(Func::lower(Expr::col((
+            Expr::col((
                 account_technology::Entity,
-                account_technology::Column::Technology,
-            ))))
+                account_technology::Column::TechnologyKey,
+            ))
             .is_in(techs),
         )
         .to_owned();
@@ -388,12 +405,12 @@ fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
     let present = |col: account::Column, e: SimpleExpr| Cond::all().add(col.is_not_null()).add(e);
     match c {
         Condition::IndustryIn(v) => present(
-            account::Column::Industry,
-            Expr::expr(lower(account::Column::Industry)).is_in(lowered(v)),
+            account::Column::IndustryKey,
+            account::Column::IndustryKey.is_in(keys(v)),
         ),
         Condition::RegionIn(v) => present(
-            account::Column::Region,
-            Expr::expr(lower(account::Column::Region)).is_in(lowered(v)),
+            account::Column::RegionKey,
+            account::Column::RegionKey.is_in(keys(v)),
         ),
         Condition::CountryIn(v) => present(
             account::Column::Country,
@@ -419,11 +436,11 @@ fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
             }
             c
         }
-        Condition::TechnologiesAny(v) => one(uses_technology(ws, lowered(v))),
-        Condition::TechnologiesAll(v) => lowered(v)
+        Condition::TechnologiesAny(v) => one(uses_technology(ws, keys(v))),
+        Condition::TechnologiesAll(v) => keys(v)
             .into_iter()
             .fold(Cond::all(), |c, t| c.add(uses_technology(ws, vec![t]))),
-        Condition::TechnologiesNone(v) => Cond::all().add(uses_technology(ws, lowered(v))).not(),
+        Condition::TechnologiesNone(v) => Cond::all().add(uses_technology(ws, keys(v))).not(),
         Condition::TierIn(v) => present(
             account::Column::Tier,
             account::Column::Tier.is_in(v.iter().map(|t| i16::from(t.get()))),
@@ -439,19 +456,14 @@ fn condition(ws: WorkspaceId, c: &Condition) -> Cond {
         Condition::Unassigned(true) => one(account::Column::OwnerId.is_null()),
         Condition::Unassigned(false) => one(account::Column::OwnerId.is_not_null()),
         Condition::NameContains(s) => {
-            let escaped: String =
-                s.trim()
-                    .to_lowercase()
-                    .chars()
-                    .fold(String::new(), |mut acc, ch| {
-                        if matches!(ch, '%' | '_' | '\\') {
-                            acc.push('\\');
-                        }
-                        acc.push(ch);
-                        acc
-                    });
-            one(Expr::expr(lower(account::Column::Name))
-                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
+            let escaped: String = text_key(s).chars().fold(String::new(), |mut acc, ch| {
+                if matches!(ch, '%' | '_' | '\\') {
+                    acc.push('\\');
+                }
+                acc.push(ch);
+                acc
+            });
+            one(account::Column::NameKey.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod qualification;
 pub mod routing;
 pub mod scoring_model;
+pub mod segment;
 pub mod user;
 pub mod workspace;
 

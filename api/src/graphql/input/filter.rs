@@ -1,4 +1,4 @@
-use async_graphql::{Enum, ID, InputObject};
+use async_graphql::{Enum, ID, InputObject, SimpleObject};
 use quorum_domain::filter::{AccountFilter, Condition, MAX_DEPTH, MAX_NODES};
 use quorum_domain::value::{CountryCode, Tier, UserId};
 
@@ -7,38 +7,61 @@ use crate::graphql::object::{SortDirection, Stage, parse_id};
 use crate::store::account::SortKey;
 
 /// Which accounts to list. Every condition set on one object must hold (AND); `or` and `not`
-/// combine whole filters.
-#[derive(InputObject, Default)]
-#[graphql(name = "AccountFilter")]
+/// combine whole filters. A segment stores it as given and returns it as `SegmentFilter`, the
+/// same shape as output.
+#[derive(InputObject, SimpleObject, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[graphql(name = "SegmentFilter", input_name = "AccountFilter")]
+#[serde(rename_all = "camelCase", default)]
 pub struct AccountFilterInput {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub and: Option<Vec<AccountFilterInput>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub or: Option<Vec<AccountFilterInput>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<AccountFilterInput>>,
     /// Case-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub industry_in: Option<Vec<String>>,
     /// ISO 3166-1 alpha-2 codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_in: Option<Vec<String>>,
     /// Case-insensitive.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region_in: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employee_count_min: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employee_count_max: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annual_revenue_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annual_revenue_max: Option<f64>,
     /// Uses at least one of them (case-insensitive).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub technologies_any: Option<Vec<String>>,
     /// Uses all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub technologies_all: Option<Vec<String>>,
     /// Uses none of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub technologies_none: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_in: Option<Vec<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_in: Option<Vec<Stage>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fit_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub engagement_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<ID>,
     /// `true`: accounts with no owner; `false`: accounts with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Case-insensitive substring of the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_contains: Option<String>,
 }
 
@@ -190,6 +213,8 @@ pub enum AccountOrderField {
     Score,
     Fit,
     Engagement,
+    /// When the account last changed stage (its creation before any change).
+    StageChanged,
 }
 
 /// How to order accounts; ties are broken by id so pages never overlap.
@@ -208,6 +233,7 @@ impl AccountOrder {
             AccountOrderField::Score => SortKey::Score,
             AccountOrderField::Fit => SortKey::Fit,
             AccountOrderField::Engagement => SortKey::Engagement,
+            AccountOrderField::StageChanged => SortKey::StageChanged,
         };
         (key, self.direction == SortDirection::Desc)
     }

@@ -7,6 +7,7 @@ mod engagement;
 mod model;
 mod pipeline;
 mod routing;
+mod segment;
 mod session;
 mod stage;
 mod user;
@@ -27,4 +28,5 @@ pub struct Mutation(
     stage::StageMutation,
     routing::RoutingMutation,
     pipeline::PipelineMutation,
+    segment::SegmentMutation,
 );

@@ -273,6 +273,7 @@ impl PipelineMutation {
             };
             store::routing::insert_assignments(&txn, std::slice::from_ref(&new)).await?;
             store::routing::set_owner(v.workspace_id, &txn, id, UserId::from(rep.id)).await?;
+            crate::segment::refresh(v.workspace_id, &txn, Some(&[id])).await?;
             let events = vec![
                 assignment_event(ASSIGNMENT_REASSIGNED, &old),
                 assignment_event(ASSIGNMENT_CREATED, &new),

@@ -4,8 +4,9 @@ use quorum_domain::value as v;
 macro_rules! mirror {
     ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
         #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name { $($variant),+ }
 
         impl From<v::$name> for $name {

@@ -8,6 +8,7 @@ mod contact;
 mod enums;
 mod model;
 mod pipeline;
+mod segment;
 mod transition;
 mod user;
 
@@ -19,6 +20,7 @@ pub use contact::Contact;
 pub use enums::{BuyingRole, Role, Seniority, SortDirection, Stage};
 pub use model::ScoringModelObject;
 pub use pipeline::{Bant, Opportunity};
+pub use segment::{Segment, StageCount};
 pub use transition::StageTransition;
 pub use user::{Session, User};
 

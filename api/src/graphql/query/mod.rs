@@ -4,10 +4,12 @@ mod account;
 mod contact;
 mod model;
 mod routing;
+mod segment;
 mod user;
 
 use async_graphql::MergedObject;
 
+pub use account::account_page;
 pub use routing::{RoutingRule, WorkspaceSettings};
 
 #[derive(MergedObject, Default)]
@@ -17,4 +19,5 @@ pub struct Query(
     contact::ContactQuery,
     model::ModelQuery,
     routing::RoutingQuery,
+    segment::SegmentQuery,
 );

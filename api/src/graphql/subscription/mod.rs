@@ -16,7 +16,7 @@ use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, Topic, decode_cursor};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{RequestLoaders, request_loaders};
-use crate::graphql::object::{Account, AccountScore, Assignment};
+use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
 use crate::graphql::state;
 use crate::qualification::{
     ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
@@ -30,8 +30,9 @@ pub struct Subscription;
 #[GqlSubscription]
 impl Subscription {
     /// Every account promoted to SQL in the workspace, with its score and assignment. With
-    /// `after`, every later promotion is replayed first. `segmentId` must be null until
-    /// segments exist.
+    /// `segmentId`, only accounts that match the segment's filter (as it was when the
+    /// subscription started) when the event is delivered. With `after`, every later promotion
+    /// is replayed first.
     async fn sql_promotions(
         &self,
         ctx: &Context<'_>,
@@ -41,31 +42,49 @@ impl Subscription {
     {
         let open = async {
             let v = viewer(ctx)?;
-            if segment_id.is_some() {
-                return Err(AppError::bad_input(
-                    "segmentId",
-                    "segments are not available yet; pass null",
-                ));
-            }
-            open_live(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await
+            let segment = match segment_id {
+                None => None,
+                Some(id) => {
+                    let db = &state(ctx)?.live_db;
+                    let row = match parse_id(&id) {
+                        Some(id) => store::segment::get(v.workspace_id, db, id).await?,
+                        None => None,
+                    };
+                    let row = row.ok_or(AppError::NotFound("segment"))?;
+                    Some(Arc::new(crate::segment::filter_of(&row)?))
+                }
+            };
+            let live = open_live(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await?;
+            AppResult::Ok((live, segment))
         };
-        let (tail, db, ws, loaders) = open.await.gql()?;
+        let ((tail, db, ws, loaders), segment) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
             let db = db.clone();
             let loaders = loaders.clone();
+            let segment = segment.clone();
             // Boxed (here and below): inline, the largest future a stage may hold would be
             // reserved in every idle subscription's stream.
             Box::pin(async move {
-                match item {
-                    Ok(e) => {
-                        loaders.switch(loaders.for_event(&e));
-                        SqlPromotion::load(ws, &db, e)
-                            .await
-                            .map_err(|e| e.extend())
-                            .transpose()
+                let e = match item {
+                    Ok(e) => e,
+                    Err(e) => return Some(Err(e.extend())),
+                };
+                loaders.switch(loaders.for_event(&e));
+                let load = async {
+                    let Some(p) = SqlPromotion::load(ws, &db, e).await? else {
+                        return Ok(None);
+                    };
+                    if let Some(filter) = &segment {
+                        let techs = shared_technologies(ws, &db, &p.event, &p.account).await?;
+                        let member = crate::segment::facts(&p.account, &techs)
+                            .is_some_and(|f| filter.matches(&f));
+                        if !member {
+                            return Ok(None);
+                        }
                     }
-                    Err(e) => Some(Err(e.extend())),
-                }
+                    AppResult::Ok(Some(p))
+                };
+                load.await.map_err(|e| e.extend()).transpose()
             })
         }))
     }
@@ -149,6 +168,21 @@ async fn shared_account(
         }
     };
     Ok(event.account.get_or_try_init(|| load).await?.clone())
+}
+
+/// The technologies of the event's account, read once per event for all of this instance's
+/// segment subscribers.
+async fn shared_technologies(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    event: &Event,
+    account: &store::entity::account::Model,
+) -> AppResult<Vec<String>> {
+    let load = async {
+        let rows = store::account::technologies_of(ws, db, &[AccountId::from(account.id)]).await?;
+        AppResult::Ok(rows.into_iter().map(|t| t.technology).collect())
+    };
+    Ok(event.technologies.get_or_try_init(|| load).await?.clone())
 }
 
 /// The event's assignment, read once per event for all of this instance's subscribers.

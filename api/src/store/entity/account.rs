@@ -30,6 +30,13 @@ pub struct Model {
     pub stage_changed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `filter::text_key` of the name, industry and region: what filters compare.
+    pub name_key: String,
+    pub industry_key: Option<String>,
+    pub region_key: Option<String>,
+    /// The tier `upsertAccounts` set; `tier` is this unless a tier-setting segment selects
+    /// the account.
+    pub base_tier: Option<i16>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

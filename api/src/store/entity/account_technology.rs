@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub technology: String,
     pub workspace_id: Uuid,
+    /// `filter::text_key(technology)`.
+    pub technology_key: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,5 +16,6 @@ pub mod outbox;
 pub mod routing_rule;
 pub mod score_history;
 pub mod scoring_model;
+pub mod segment;
 pub mod stage_transition;
 pub mod workspace;
