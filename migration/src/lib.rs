@@ -17,6 +17,7 @@ mod m20261123_000009_create_pipeline;
 mod m20261123_000010_workspace_settings;
 mod m20261123_000011_create_relay;
 mod m20261123_000012_create_segment;
+mod m20261123_000013_create_analytics;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_workspace_settings::Migration),
             Box::new(m20261123_000011_create_relay::Migration),
             Box::new(m20261123_000012_create_segment::Migration),
+            Box::new(m20261123_000013_create_analytics::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@
 )]
 
 mod accounts;
+mod analytics;
 mod auth;
 mod committees;
 mod contacts;

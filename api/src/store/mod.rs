@@ -2,6 +2,7 @@
 //! forget tenancy: an id from another workspace finds nothing, exactly like a missing one.
 
 pub mod account;
+pub mod analytics;
 mod bulk;
 pub mod committee;
 pub mod contact;

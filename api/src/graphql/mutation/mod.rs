@@ -1,6 +1,7 @@
 //! Root mutations, one object per noun, merged.
 
 mod account;
+mod analytics;
 mod committee;
 mod contact;
 mod engagement;
@@ -29,4 +30,5 @@ pub struct Mutation(
     routing::RoutingMutation,
     pipeline::PipelineMutation,
     segment::SegmentMutation,
+    analytics::AnalyticsMutation,
 );

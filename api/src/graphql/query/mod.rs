@@ -1,6 +1,7 @@
 //! Root queries, one object per noun, merged.
 
 mod account;
+mod analytics;
 mod contact;
 mod model;
 mod routing;
@@ -20,4 +21,5 @@ pub struct Query(
     model::ModelQuery,
     routing::RoutingQuery,
     segment::SegmentQuery,
+    analytics::AnalyticsQuery,
 );
