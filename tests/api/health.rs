@@ -31,7 +31,9 @@ async fn every_response_carries_a_request_id() {
 async fn an_exhausted_pool_fails_fast_with_unavailable_while_healthz_stays_up() {
     let app = spawn_app_with(|c| {
         c.db_max_connections = Some(1);
-        c.db_acquire_timeout_ms = 300;
+        // Short enough to fail fast, long enough for the first connection to open (the pool
+        // opens it under the same limit) while the rest of the suite loads both cores.
+        c.db_acquire_timeout_ms = 1_500;
     })
     .await;
     let marketer = app.user("acme", Role::Marketer).await;

@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::object::{Stage, parse_id};
 use crate::graphql::state;
 use crate::store;
-use crate::store::analytics::{Deal, Pair, Scope, Then, Window};
+use crate::store::analytics::{Deal, Scope, Then, Window};
 use crate::store::entity::segment;
 
 const SECONDS_PER_HOUR: f64 = 3_600.0;
@@ -36,8 +36,7 @@ pub struct DurationStats {
 }
 
 impl DurationStats {
-    fn of_seconds(seconds: &[f64]) -> Self {
-        let d = Durations::of(seconds);
+    fn of(d: Durations) -> Self {
         Self {
             count: d.count as i64,
             median_hours: d.median.map(|s| s / SECONDS_PER_HOUR),
@@ -144,7 +143,7 @@ fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Window> {
 
 async fn segment_of(
     ws: WorkspaceId,
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     id: Option<&ID>,
 ) -> AppResult<Option<(segment::Model, AccountFilter)>> {
     let Some(id) = id else {
@@ -157,11 +156,6 @@ async fn segment_of(
     let row = row.ok_or(AppError::NotFound("segment"))?;
     let filter = crate::segment::filter_of(&row)?;
     Ok(Some((row, filter)))
-}
-
-fn seconds(p: &Pair) -> Option<f64> {
-    p.other
-        .map(|o| (o - p.entered).num_milliseconds().abs() as f64 / 1_000.0)
 }
 
 /// The funnel's steps, each converting to the next.
@@ -192,51 +186,37 @@ impl AnalyticsQuery {
         let run = async {
             let v = viewer(ctx)?;
             let w = window(from, to)?;
-            let db = &state(ctx)?.db;
+            let txn = store::analytics::report_txn(&state(ctx)?.db).await?;
+            let db = &txn;
             let segment = segment_of(v.workspace_id, db, segment_id.as_ref()).await?;
             let scope = Scope {
                 ws: v.workspace_id,
                 segment: segment.as_ref().map(|(_, f)| f),
             };
-            let mut stages = Vec::with_capacity(STEPS.len());
-            let mut sqls = 0;
-            for (stage, next) in STEPS {
-                let then = match next {
-                    Some(n) => Then::NextStage(stored(n)),
-                    None => Then::LastStage(stored(stage)),
-                };
-                let pairs = store::analytics::entries(db, scope, w, stored(stage), then).await?;
-                let entered = pairs.len() as i64;
-                if stage == Stage::Sql {
-                    sqls = entered;
-                }
-                let step = match next {
-                    None => FunnelStage {
-                        stage,
-                        entered,
-                        next: None,
-                        converted: None,
-                        conversion_rate: None,
-                        time_to_next: None,
-                    },
-                    Some(n) => {
-                        let took: Vec<f64> = pairs.iter().filter_map(seconds).collect();
-                        FunnelStage {
-                            stage,
-                            entered,
-                            next: Some(n),
-                            converted: Some(took.len() as i64),
-                            conversion_rate: ratio(took.len() as f64, entered as f64),
-                            time_to_next: Some(DurationStats::of_seconds(&took)),
-                        }
-                    }
-                };
-                stages.push(step);
-            }
+            let names: Vec<&str> = STEPS.iter().map(|(s, _)| stored(*s)).collect();
+            let figures = store::analytics::steps(db, scope, w, &names).await?;
+            let sqls = STEPS
+                .iter()
+                .zip(&figures)
+                .find(|((s, _), _)| *s == Stage::Sql)
+                .map_or(0, |(_, f)| f.entered);
+            let stages = STEPS
+                .iter()
+                .zip(&figures)
+                .map(|((stage, next), f)| FunnelStage {
+                    stage: *stage,
+                    entered: f.entered,
+                    next: *next,
+                    converted: next.map(|_| f.next.count as i64),
+                    conversion_rate: next
+                        .and_then(|_| ratio(f.next.count as f64, f.entered as f64)),
+                    time_to_next: next.map(|_| DurationStats::of(f.next)),
+                })
+                .collect();
             let to_sql =
-                store::analytics::entries(db, scope, w, "SQL", Then::FirstEngagement).await?;
+                store::analytics::durations(db, scope, w, "SQL", Then::FirstEngagement).await?;
             let to_won =
-                store::analytics::entries(db, scope, w, "WON", Then::LastStage("SQL")).await?;
+                store::analytics::durations(db, scope, w, "WON", Then::LastStage("SQL")).await?;
             let revenue = store::analytics::sql_sourced_revenue(db, scope, w).await?;
             let spend =
                 store::analytics::spend(v.workspace_id, db, w, segment.as_ref().map(|(s, _)| s.id))
@@ -245,12 +225,8 @@ impl AnalyticsQuery {
                 from,
                 to,
                 stages,
-                time_to_sql: DurationStats::of_seconds(
-                    &to_sql.iter().filter_map(seconds).collect::<Vec<_>>(),
-                ),
-                sql_to_won: DurationStats::of_seconds(
-                    &to_won.iter().filter_map(seconds).collect::<Vec<_>>(),
-                ),
+                time_to_sql: DurationStats::of(to_sql),
+                sql_to_won: DurationStats::of(to_won),
                 sql_sourced_revenue: revenue,
                 spend,
                 cost_per_sql: spend.and_then(|s| ratio(s, sqls as f64)),
