@@ -81,3 +81,31 @@ async fn a_page_of_accounts_costs_the_same_statements_at_5_and_50_rows() {
     // One per relation plus the page and its count: nowhere near one per row.
     assert!(large <= 10, "{large} statements");
 }
+
+#[tokio::test]
+async fn a_page_counts_every_match_only_when_asked_for_its_total() {
+    let app = spawn_app_with(|_| {}).await;
+    let m = app.user("acme", Role::Admin).await;
+    m.upsert_account("acme.io").await;
+    let cost = |query: &'static str| {
+        let (app, m) = (&app, &m);
+        async move {
+            let before = app.statements();
+            let res = m.gql(query, json!({})).await;
+            assert_eq!(
+                res["data"]["accounts"]["edges"][0]["node"]["domain"], "acme.io",
+                "{res}"
+            );
+            app.statements() - before
+        }
+    };
+    let with_total = cost("{ accounts { totalCount edges { node { domain } } } }").await;
+    let without = cost("{ accounts { edges { node { domain } } } }").await;
+    let aliased = cost("{ accounts { n: totalCount edges { node { domain } } } }").await;
+    assert_eq!(
+        with_total,
+        without + 1,
+        "one COUNT, and only with totalCount"
+    );
+    assert_eq!(aliased, with_total);
+}

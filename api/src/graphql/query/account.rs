@@ -99,21 +99,23 @@ pub async fn account_page(
         ));
     }
     let has_previous = after.is_some();
+    let count = ctx.look_ahead().field("totalCount").exists();
     let page = store::account::page(
         v.workspace_id,
         &state(ctx)?.db,
         filter,
-        key,
-        descending,
+        (key, descending),
         first,
         after,
+        count,
     )
     .await?;
     let mut conn = Connection::with_additional_fields(
         has_previous,
         page.has_next,
         TotalCount {
-            total_count: page.total,
+            // Not selected when not counted: the client never sees this 0.
+            total_count: page.total.unwrap_or(0),
         },
     );
     conn.edges.extend(page.rows.into_iter().map(|a| {
