@@ -74,10 +74,8 @@ pub struct Pair {
     pub other: Option<DateTime<Utc>>,
 }
 
-/// What to pair each entry with.
+/// What to pair each entry with (the funnel's next steps come from `steps`).
 pub enum Then<'a> {
-    /// The first entry into this stage at or after it.
-    NextStage(&'a str),
     /// The last entry into this stage at or before it.
     LastStage(&'a str),
     /// The account's first engagement at or before it.
@@ -321,25 +319,22 @@ fn entries(scope: Scope<'_>, window: Window, stage: &str, then: Then<'_>) -> Sel
     q.expr_as(x_entered.clone(), Alias::new("entered"))
         .from_subquery(entered, x.clone());
     match then {
-        Then::NextStage(s) | Then::LastStage(s) => {
+        Then::LastStage(s) => {
             let at = Expr::col((n.clone(), st::Column::At));
-            let (pick, order) = match then {
-                Then::NextStage(_) => (Func::min(at.clone()), at.gte(x_entered)),
-                _ => (Func::max(at.clone()), at.lte(x_entered)),
-            };
-            q.expr_as(pick, Alias::new("other")).join_as(
-                JoinType::LeftJoin,
-                st::Entity,
-                n.clone(),
-                Cond::all()
-                    .add(Expr::col((n.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-                    .add(
-                        Expr::col((n.clone(), st::Column::AccountId))
-                            .equals((x.clone(), st::Column::AccountId)),
-                    )
-                    .add(Expr::col((n.clone(), st::Column::ToStage)).eq(s))
-                    .add(order),
-            );
+            q.expr_as(Func::max(at.clone()), Alias::new("other"))
+                .join_as(
+                    JoinType::LeftJoin,
+                    st::Entity,
+                    n.clone(),
+                    Cond::all()
+                        .add(Expr::col((n.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
+                        .add(
+                            Expr::col((n.clone(), st::Column::AccountId))
+                                .equals((x.clone(), st::Column::AccountId)),
+                        )
+                        .add(Expr::col((n.clone(), st::Column::ToStage)).eq(s))
+                        .add(at.lte(x_entered)),
+                );
         }
         Then::FirstEngagement => {
             let at = Expr::col((n.clone(), engagement_event::Column::OccurredAt));

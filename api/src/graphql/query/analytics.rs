@@ -141,6 +141,40 @@ fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Window> {
     Ok(Window { from, to })
 }
 
+/// What every report starts from: the caller's workspace, the checked window, and the
+/// segment (its row and filter) when one is named.
+struct Report {
+    ws: WorkspaceId,
+    window: Window,
+    segment: Option<(segment::Model, AccountFilter)>,
+}
+
+impl Report {
+    async fn new(
+        ctx: &Context<'_>,
+        db: &impl sea_orm::ConnectionTrait,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        segment_id: Option<&ID>,
+    ) -> AppResult<Self> {
+        let v = viewer(ctx)?;
+        let window = window(from, to)?;
+        let segment = segment_of(v.workspace_id, db, segment_id).await?;
+        Ok(Self {
+            ws: v.workspace_id,
+            window,
+            segment,
+        })
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            ws: self.ws,
+            segment: self.segment.as_ref().map(|(_, f)| f),
+        }
+    }
+}
+
 async fn segment_of(
     ws: WorkspaceId,
     db: &impl sea_orm::ConnectionTrait,
@@ -184,15 +218,10 @@ impl AnalyticsQuery {
         segment_id: Option<ID>,
     ) -> async_graphql::Result<Funnel> {
         let run = async {
-            let v = viewer(ctx)?;
-            let w = window(from, to)?;
             let txn = store::analytics::report_txn(&state(ctx)?.db).await?;
             let db = &txn;
-            let segment = segment_of(v.workspace_id, db, segment_id.as_ref()).await?;
-            let scope = Scope {
-                ws: v.workspace_id,
-                segment: segment.as_ref().map(|(_, f)| f),
-            };
+            let r = Report::new(ctx, db, from, to, segment_id.as_ref()).await?;
+            let (w, scope, segment) = (r.window, r.scope(), &r.segment);
             let names: Vec<&str> = STEPS.iter().map(|(s, _)| stored(*s)).collect();
             let figures = store::analytics::steps(db, scope, w, &names).await?;
             let sqls = STEPS
@@ -219,8 +248,7 @@ impl AnalyticsQuery {
                 store::analytics::durations(db, scope, w, "WON", Then::LastStage("SQL")).await?;
             let revenue = store::analytics::sql_sourced_revenue(db, scope, w).await?;
             let spend =
-                store::analytics::spend(v.workspace_id, db, w, segment.as_ref().map(|(s, _)| s.id))
-                    .await?;
+                store::analytics::spend(r.ws, db, w, segment.as_ref().map(|(s, _)| s.id)).await?;
             AppResult::Ok(Funnel {
                 from,
                 to,
@@ -247,25 +275,20 @@ impl AnalyticsQuery {
         group_by: Option<PipelineGroup>,
     ) -> async_graphql::Result<Vec<VelocityRow>> {
         let run = async {
-            let v = viewer(ctx)?;
-            let w = window(from, to)?;
             let db = &state(ctx)?.db;
-            let segment = segment_of(v.workspace_id, db, segment_id.as_ref()).await?;
-            let scope = Scope {
-                ws: v.workspace_id,
-                segment: segment.as_ref().map(|(_, f)| f),
-            };
+            let r = Report::new(ctx, db, from, to, segment_id.as_ref()).await?;
+            let (w, scope, segment) = (r.window, r.scope(), &r.segment);
             let group = group_by.unwrap_or(PipelineGroup::None);
             let mut rows = Vec::new();
             if group == PipelineGroup::Segment {
                 // Each segment's members, within the `segmentId` one when given.
-                for s in store::segment::list(v.workspace_id, db).await? {
+                for s in store::segment::list(r.ws, db).await? {
                     let mut filter = crate::segment::filter_of(&s)?;
-                    if let Some((_, outer)) = &segment {
+                    if let Some((_, outer)) = segment {
                         filter = AccountFilter::And(vec![outer.clone(), filter]);
                     }
                     let scope = Scope {
-                        ws: v.workspace_id,
+                        ws: r.ws,
                         segment: Some(&filter),
                     };
                     let deals = store::analytics::deals(db, scope, w).await?;
@@ -288,7 +311,7 @@ impl AnalyticsQuery {
                 groups.entry(key).or_default().push(d);
             }
             let names = if group == PipelineGroup::Rep {
-                rep_names(v.workspace_id, db).await?
+                rep_names(r.ws, db).await?
             } else {
                 BTreeMap::new()
             };
@@ -320,20 +343,15 @@ impl AnalyticsQuery {
         segment_id: Option<ID>,
     ) -> async_graphql::Result<Vec<RepSla>> {
         let run = async {
-            let v = viewer(ctx)?;
-            let w = window(from, to)?;
             let db = &state(ctx)?.db;
-            let segment = segment_of(v.workspace_id, db, segment_id.as_ref()).await?;
-            let scope = Scope {
-                ws: v.workspace_id,
-                segment: segment.as_ref().map(|(_, f)| f),
-            };
+            let r = Report::new(ctx, db, from, to, segment_id.as_ref()).await?;
+            let (w, scope) = (r.window, r.scope());
             let touches = store::analytics::touches(db, scope, w).await?;
             let mut by_rep: BTreeMap<String, Vec<&store::analytics::Touch>> = BTreeMap::new();
             for t in &touches {
                 by_rep.entry(t.rep_id.to_string()).or_default().push(t);
             }
-            let names = rep_names(v.workspace_id, db).await?;
+            let names = rep_names(r.ws, db).await?;
             let rows = by_rep
                 .into_iter()
                 .map(|(rep, ts)| {
