@@ -696,3 +696,52 @@ async fn filters_select_in_sql_exactly_what_the_pure_evaluator_selects() {
         "only {selected_some} filters split the accounts"
     );
 }
+
+#[tokio::test]
+async fn accounts_order_by_their_last_stage_change() {
+    let app = spawn_app().await;
+    let m = app.user("acme", Role::Marketer).await;
+    let manager = app.user("acme", Role::Manager).await;
+    for d in ["first.io", "second.io", "third.io"] {
+        upsert(&m, json!([{ "name": d, "domain": d }])).await;
+    }
+    let id = |res: &Value| {
+        res["data"]["upsertAccounts"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = id(&m
+        .gql(
+            UPSERT,
+            json!({ "i": [{ "name": "first.io", "domain": "first.io" }] }),
+        )
+        .await);
+    let res = manager
+        .gql(
+            "mutation($a: ID!) { setStage(accountId: $a, stage: MQL, reason: \"call\") { id } }",
+            json!({ "a": first }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let order = |dir: &'static str| {
+        let m = &m;
+        async move {
+            let res = m
+                .gql(
+                    "query($d: SortDirection!) { accounts(orderBy: { field: STAGE_CHANGED, direction: $d }) { edges { node { domain } } } }",
+                    json!({ "d": dir }),
+                )
+                .await;
+            res["data"]["accounts"]["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{res}"))
+                .iter()
+                .map(|e| e["node"]["domain"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Created in this order; the first one's stage then changed last of all.
+    assert_eq!(order("DESC").await, ["first.io", "third.io", "second.io"]);
+    assert_eq!(order("ASC").await, ["second.io", "third.io", "first.io"]);
+}
