@@ -60,8 +60,6 @@ pub struct Event {
     /// receives it, rather than once per socket.
     pub account: tokio::sync::OnceCell<Option<crate::store::entity::account::Model>>,
     pub assignment: tokio::sync::OnceCell<Option<crate::store::entity::assignment::Model>>,
-    /// The account's technologies, for segment filters.
-    pub technologies: tokio::sync::OnceCell<Vec<String>>,
     /// The loaders the GraphQL layer resolves this event's nested fields through, shared (with
     /// their cache) by every subscriber on this instance that receives the event.
     pub loaders: std::sync::OnceLock<Arc<crate::graphql::loader::Loaders>>,
@@ -83,7 +81,6 @@ impl From<outbox::Model> for Event {
             rep,
             account: tokio::sync::OnceCell::new(),
             assignment: tokio::sync::OnceCell::new(),
-            technologies: tokio::sync::OnceCell::new(),
             loaders: std::sync::OnceLock::new(),
         }
     }

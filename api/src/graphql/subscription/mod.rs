@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, Topic, decode_cursor};
 use crate::error::{AppError, AppResult, IntoGql};
-use crate::graphql::loader::{RequestLoaders, request_loaders};
+use crate::graphql::loader::{RequestLoaders, request_loaders, unshare};
 use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
 use crate::graphql::state;
 use crate::qualification::{
@@ -69,13 +69,20 @@ impl Subscription {
                     Ok(e) => e,
                     Err(e) => return Some(Err(e.extend())),
                 };
-                loaders.switch(loaders.for_event(&e));
+                let shared = loaders.for_event(&e);
+                loaders.switch(shared.clone());
                 let load = async {
                     let Some(p) = SqlPromotion::load(ws, &db, e).await? else {
                         return Ok(None);
                     };
                     if let Some(filter) = &segment {
-                        let techs = shared_technologies(ws, &db, &p.event, &p.account).await?;
+                        // Through the event's shared loaders: read once per event, not per socket.
+                        let techs = shared
+                            .technologies
+                            .load_one(AccountId::from(p.account.id))
+                            .await
+                            .map_err(unshare)?
+                            .unwrap_or_default();
                         let member = crate::segment::facts(&p.account, &techs)
                             .is_some_and(|f| filter.matches(&f));
                         if !member {
@@ -168,21 +175,6 @@ async fn shared_account(
         }
     };
     Ok(event.account.get_or_try_init(|| load).await?.clone())
-}
-
-/// The technologies of the event's account, read once per event for all of this instance's
-/// segment subscribers.
-async fn shared_technologies(
-    ws: WorkspaceId,
-    db: &DatabaseConnection,
-    event: &Event,
-    account: &store::entity::account::Model,
-) -> AppResult<Vec<String>> {
-    let load = async {
-        let rows = store::account::technologies_of(ws, db, &[AccountId::from(account.id)]).await?;
-        AppResult::Ok(rows.into_iter().map(|t| t.technology).collect())
-    };
-    Ok(event.technologies.get_or_try_init(|| load).await?.clone())
 }
 
 /// The event's assignment, read once per event for all of this instance's subscribers.
