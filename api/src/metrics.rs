@@ -21,6 +21,10 @@ const BUCKETS: [f64; 12] = [
 pub struct Metrics {
     pub ws_connections: AtomicI64,
     pub subscriptions: AtomicI64,
+    /// Subscriptions whose live feed is registered: anything committed after this moves
+    /// reaches them. Clients cannot observe that moment (graphql-ws has no acknowledgement of
+    /// a `subscribe`), so this is how a test or an operator knows a subscriber is listening.
+    pub subscriptions_listening: AtomicU64,
     pub events_delivered: AtomicU64,
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency_buckets: [AtomicU64; BUCKETS.len()],
@@ -75,6 +79,15 @@ impl Metrics {
             "Open GraphQL subscriptions.",
             "gauge",
             self.subscriptions.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut s,
+            "quorum_subscriptions_listening_total",
+            "Subscriptions that reached their live feed (events committed afterwards reach them).",
+            "counter",
+            self.subscriptions_listening
+                .load(Ordering::Relaxed)
+                .to_string(),
         );
         gauge(
             &mut s,

@@ -688,7 +688,7 @@ async fn a_token_holds_only_so_many_subscriptions_and_completing_one_frees_its_p
     let mut two = Ws::ready(base, MODERN, &w.manager.token).await;
     one.subscribe("a", PROMOTIONS, json!({})).await;
     two.subscribe("b", PROMOTIONS, json!({})).await;
-    two.subscribe("c", PROMOTIONS, json!({})).await;
+    two.start("c", PROMOTIONS, json!({})).await;
     assert_eq!(error_code(&two.error("c").await), "TOO_MANY_SUBSCRIPTIONS");
     // Another token of the same workspace is not held back by this one.
     let mut other = Ws::ready(base, MODERN, &w.marketer.token).await;
@@ -720,7 +720,7 @@ async fn a_token_that_expires_while_a_subscription_is_open_ends_it() {
         c["nbf"] = json!(exp - 60);
     });
     let mut ws = Ws::ready(&w.app.base, MODERN, &token).await;
-    ws.subscribe("sql", PROMOTIONS, json!({})).await;
+    ws.start("sql", PROMOTIONS, json!({})).await;
     assert_eq!(error_code(&ws.error("sql").await), "UNAUTHENTICATED");
     assert_eq!(ws.close_code().await, Some(4401));
     answers_http(&w.app, &w.manager).await;

@@ -31,6 +31,8 @@ pub enum Incoming {
 }
 
 pub struct Ws {
+    /// The app's `http://` base, for its `/metrics`.
+    base: String,
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     protocol: &'static str,
     /// Messages read while waiting for another operation's.
@@ -67,6 +69,7 @@ impl Ws {
             "the server echoes the subprotocol"
         );
         Self {
+            base: base.to_owned(),
             socket,
             protocol,
             backlog: VecDeque::new(),
@@ -130,15 +133,37 @@ impl Ws {
             .await;
     }
 
-    /// Subscribes and, in graphql-transport-ws, waits for a `pong` to a `ping` sent after
-    /// the `subscribe`: the server reads a socket in order, so by then it has set the
-    /// subscription up, and what commits next reaches it. (graphql-ws has no ping: its
-    /// tests resume from a cursor instead, which cannot miss an event.)
+    /// Subscribes and waits until the server's live feed holds the subscription, so that
+    /// whatever commits next reaches it. A `pong` is no such sign: the server sets a
+    /// subscription up in its own task, which may still be reading its starting point from the
+    /// database when the pong goes out. For an operation that is meant to fail, use `start`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        let before = self.listening().await;
         self.start(id, query, variables).await;
-        if !self.is_legacy() {
-            self.ping().await;
+        let deadline = Instant::now() + WAIT;
+        while self.listening().await <= before {
+            assert!(
+                Instant::now() < deadline,
+                "subscription {id} was not listening within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// How many subscriptions ever reached their live feed on this socket's instance.
+    async fn listening(&self) -> u64 {
+        const NAME: &str = "quorum_subscriptions_listening_total ";
+        let text = reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("/metrics answers")
+            .text()
+            .await
+            .expect("/metrics has a body");
+        text.lines()
+            .find_map(|l| l.strip_prefix(NAME))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {NAME}in /metrics:\n{text}"))
     }
 
     /// Ends operation `id`: `complete` (`stop` in graphql-ws).

@@ -148,6 +148,10 @@ async fn open_live(
     };
     let state = state(ctx)?;
     let tail = state.bus.hub.tail(ws, topic, after).await?;
+    state
+        .metrics
+        .subscriptions_listening
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok((tail, state.live_db.clone(), ws, request_loaders(ctx)?))
 }
 
