@@ -40,6 +40,21 @@ FUNNEL = """query($from: DateTime!, $to: DateTime!, $s: ID) { funnel(from: $from
 VELOCITY = """query($from: DateTime!, $to: DateTime!, $g: PipelineGroup) {
     pipelineVelocity(from: $from, to: $to, groupBy: $g) { key opportunities winRate averageDealSize averageCycleDays velocity } }"""
 
+# What the application keeps as it writes (migration m20261123_000014_funnel_links fills in
+# the same for rows written before it): the data here is written with SQL, so it is linked here.
+LINKS = """
+UPDATE stage_transition SET
+  prev_entry_at = (SELECT max(p.at) FROM stage_transition p WHERE p.account_id = stage_transition.account_id
+    AND p.to_stage = stage_transition.to_stage
+    AND (p.at < stage_transition.at OR (p.at = stage_transition.at AND p.id < stage_transition.id))),
+  next_stage_at = (SELECT min(n.at) FROM stage_transition n WHERE n.account_id = stage_transition.account_id
+    AND n.to_stage = CASE stage_transition.to_stage WHEN 'ENGAGED' THEN 'MQL' WHEN 'MQL' THEN 'SQL'
+      WHEN 'SQL' THEN 'OPPORTUNITY' WHEN 'OPPORTUNITY' THEN 'WON' END
+    AND n.at >= stage_transition.at);
+UPDATE account SET first_engaged_at = (SELECT min(e.occurred_at) FROM engagement_event e WHERE e.account_id = account.id);
+VACUUM ANALYZE;
+"""
+
 GENERATE = """
 CREATE TEMP TABLE g AS SELECT n, gen_random_uuid() AS id,
     (ARRAY['Fintech','Software','Retail','Health','Energy','Manufacturing','Media','Logistics'])[1 + n % 8] AS industry,
@@ -77,8 +92,9 @@ INSERT INTO opportunity (id, workspace_id, account_id, amount, status, created_b
     CASE WHEN (g.n / {opp_every}) % 5 = 2 THEN NULL
          ELSE g.start + (10 * g.gap_days + 5 + g.n % 60) * interval '1 day' END
   FROM g WHERE g.n % {opp_every} = 0;
-ANALYZE;
-"""
+""" + LINKS
+
+
 
 SQL_PAGE = """SELECT id, name, score_total FROM account WHERE workspace_id = '{ws}'
   AND industry_key IN ('fintech', 'software') AND country IN ('US', 'CA') AND employee_count >= 200
@@ -86,7 +102,37 @@ SQL_PAGE = """SELECT id, name, score_total FROM account WHERE workspace_id = '{w
 SELECT count(*) FROM account WHERE workspace_id = '{ws}' AND industry_key IN ('fintech', 'software')
   AND country IN ('US', 'CA') AND employee_count >= 200 AND score_total >= 40;"""
 
-SQL_FUNNEL = """WITH e AS (
+# The statements the funnel runs, written by hand: one pass over the window's transitions
+# (first entries are those whose previous entry into the stage is before the window), then the
+# year's SQL entries against their accounts' first engagement, SQL → won, SQL-sourced revenue.
+
+
+def first_entry(t=""):
+    """An account's first entry into a stage within the window, for transitions aliased `t`."""
+    return (f"{t}workspace_id = '{{ws}}' AND {t}at >= '{{start}}' AND {t}at < '{{end}}' "
+            f"AND ({t}prev_entry_at IS NULL OR {t}prev_entry_at < '{{start}}')")
+
+
+SQL_FUNNEL = f"""SELECT to_stage, count(*), count(next_stage_at),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM next_stage_at - at)),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM next_stage_at - at))
+FROM stage_transition WHERE {first_entry()} AND to_stage IN ('ENGAGED', 'MQL', 'SQL', 'OPPORTUNITY', 'WON')
+GROUP BY to_stage;
+SELECT count(a.first_engaged_at), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.at - a.first_engaged_at)),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.at - a.first_engaged_at))
+FROM stage_transition t LEFT JOIN account a ON a.id = t.account_id AND a.first_engaged_at <= t.at
+WHERE {first_entry("t.")} AND t.to_stage = 'SQL';
+WITH w AS (SELECT id, account_id, at FROM stage_transition WHERE {first_entry()} AND to_stage = 'WON')
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM w.at - l.last))
+FROM w CROSS JOIN LATERAL (SELECT max(at) AS last FROM stage_transition t WHERE t.workspace_id = '{{ws}}'
+  AND t.account_id = w.account_id AND t.to_stage = 'SQL' AND t.at <= w.at) l;
+SELECT sum(amount) FROM opportunity o WHERE workspace_id = '{{ws}}' AND status = 'WON'
+  AND closed_at >= '{{start}}' AND closed_at < '{{end}}' AND EXISTS (SELECT 1 FROM stage_transition t
+  WHERE t.workspace_id = '{{ws}}' AND t.account_id = o.account_id AND t.to_stage = 'SQL' AND t.at <= o.created_at);"""
+
+# The same answers from the raw logs alone (no kept links), as the funnel read them before
+# session 6: a second baseline, to show what the links buy.
+SQL_FUNNEL_RAW = """WITH e AS (
   SELECT account_id, to_stage, min(at) AS entered FROM stage_transition
   WHERE workspace_id = '{ws}' AND at >= '{start}' AND at < '{end}'
     AND to_stage IN ('ENGAGED', 'MQL', 'SQL', 'OPPORTUNITY', 'WON') GROUP BY account_id, to_stage),
@@ -103,15 +149,7 @@ WITH s AS (SELECT account_id, min(at) AS entered FROM stage_transition WHERE wor
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.entered - f.first)),
   percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM s.entered - f.first))
 FROM s CROSS JOIN LATERAL (SELECT min(occurred_at) AS first FROM engagement_event v
-  WHERE v.workspace_id = '{ws}' AND v.account_id = s.account_id AND v.occurred_at <= s.entered) f;
-WITH w AS (SELECT account_id, min(at) AS entered FROM stage_transition WHERE workspace_id = '{ws}'
-  AND to_stage = 'WON' AND at >= '{start}' AND at < '{end}' GROUP BY account_id)
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM w.entered - l.last))
-FROM w CROSS JOIN LATERAL (SELECT max(at) AS last FROM stage_transition t WHERE t.workspace_id = '{ws}'
-  AND t.account_id = w.account_id AND t.to_stage = 'SQL' AND t.at <= w.entered) l;
-SELECT sum(amount) FROM opportunity o WHERE workspace_id = '{ws}' AND status = 'WON'
-  AND closed_at >= '{start}' AND closed_at < '{end}' AND EXISTS (SELECT 1 FROM stage_transition t
-  WHERE t.workspace_id = '{ws}' AND t.account_id = o.account_id AND t.to_stage = 'SQL' AND t.at <= o.created_at);"""
+  WHERE v.workspace_id = '{ws}' AND v.account_id = s.account_id AND v.occurred_at <= s.entered) f;"""
 
 SQL_VELOCITY = """SELECT count(*), count(*) FILTER (WHERE status = 'WON'), count(*) FILTER (WHERE status = 'LOST'),
   avg(amount) FILTER (WHERE status = 'WON'),
@@ -204,6 +242,7 @@ def main():
                                                    time_sql(url, SQL_PAGE.format(**fmt), args.runs)),
             "funnel_one_year": (time_gql(manager, FUNNEL, year, args.runs),
                                 time_sql(url, SQL_FUNNEL.format(**fmt), args.runs)),
+            "funnel_one_year_raw_logs_sql": (time_sql(url, SQL_FUNNEL_RAW.format(**fmt), max(1, args.runs // 5)), None),
             "funnel_one_year_segment": (time_gql(manager, FUNNEL, dict(year, s=seg_id), args.runs), None),
             "velocity_one_year": (time_gql(manager, VELOCITY, dict(year, g="NONE"), args.runs),
                                   time_sql(url, SQL_VELOCITY.format(**fmt), args.runs)),

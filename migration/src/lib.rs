@@ -18,6 +18,7 @@ mod m20261123_000010_workspace_settings;
 mod m20261123_000011_create_relay;
 mod m20261123_000012_create_segment;
 mod m20261123_000013_create_analytics;
+mod m20261123_000014_funnel_links;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_create_relay::Migration),
             Box::new(m20261123_000012_create_segment::Migration),
             Box::new(m20261123_000013_create_analytics::Migration),
+            Box::new(m20261123_000014_funnel_links::Migration),
         ]
     }
 }

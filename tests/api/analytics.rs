@@ -3,6 +3,7 @@
 //! would stamp "now").
 
 use chrono::{DateTime, TimeZone as _, Utc};
+use quorum_api::store;
 use quorum_api::store::entity::{
     account, assignment, engagement_event, opportunity, stage_transition,
 };
@@ -90,10 +91,15 @@ async fn fixture() -> Fixture {
         (c, "MQL", at(2, 20, 0, 0)),
         (c, "SQL", at(3, 7, 0, 0)),
         (c, "OPPORTUNITY", at(4, 2, 0, 0)),
+        // D also engaged in February: its March entry is still its first in the window.
+        (d, "ENGAGED", at(2, 10, 0, 0)),
         (d, "ENGAGED", at(3, 15, 0, 0)),
     ];
-    for (account, to, when) in transitions {
-        stage_transition::Model {
+    // Written one at a time, newest first, and the older engagement after the newer: the
+    // links the funnel reads (previous entry, next stage, first engagement) must come out
+    // the same whatever order history arrives in.
+    for (account, to, when) in transitions.into_iter().rev() {
+        let row = stage_transition::Model {
             id: Uuid::now_v7(),
             workspace_id: ws,
             account_id: account,
@@ -104,11 +110,12 @@ async fn fixture() -> Fixture {
             reason_detail: "\"fixture\"".into(),
             actor_id: None,
             model_version: None,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .unwrap();
+            prev_entry_at: None,
+            next_stage_at: None,
+        };
+        store::qualification::insert_transitions(db, &[row])
+            .await
+            .unwrap();
     }
     for (i, (account, when)) in [
         (a, at(3, 1, 0, 0)),
@@ -117,8 +124,9 @@ async fn fixture() -> Fixture {
     ]
     .into_iter()
     .enumerate()
+    .rev()
     {
-        engagement_event::Model {
+        let event = engagement_event::Model {
             id: Uuid::now_v7(),
             workspace_id: ws,
             event_id: format!("fixture-{i}"),
@@ -128,11 +136,10 @@ async fn fixture() -> Fixture {
             occurred_at: when,
             metadata: None,
             received_at: when,
-        }
-        .into_active_model()
-        .insert(db)
-        .await
-        .unwrap();
+        };
+        store::engagement::insert_events(db, vec![event])
+            .await
+            .unwrap();
     }
     let deals = [
         (a, 1000.0, "WON", at(3, 10, 0, 0), Some(at(3, 20, 0, 0))),
@@ -340,6 +347,48 @@ async fn the_funnel_matches_the_hand_computed_fixture() {
         close(&funnel["spend"], 600.0) && close(&funnel["costPerSql"], 300.0),
         "{funnel}"
     );
+}
+
+/// Every transition's links and every account's first engagement, by id.
+async fn links(
+    db: &sea_orm::DatabaseConnection,
+) -> Vec<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    let mut out: Vec<_> = stage_transition::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.prev_entry_at, t.next_stage_at))
+        .chain(
+            account::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.id, a.first_engaged_at, None)),
+        )
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_migration_links_earlier_history_exactly_as_writing_it_does() {
+    use quorum_migration::{Migrator, MigratorTrait as _};
+    let f = fixture().await;
+    let db = &f.app.state.db;
+    let written = links(db).await;
+    assert!(
+        written.iter().any(|(_, prev, _)| prev.is_some())
+            && written.iter().any(|(_, _, next)| next.is_some()),
+        "the fixture has links to check: {written:?}"
+    );
+    // Without the columns, then with them again, filled in by the migration's backfill.
+    Migrator::down(db, Some(1)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    assert_eq!(links(db).await, written);
+    let res = f.manager.gql(FUNNEL, window()).await;
+    assert_eq!(stage(&res["data"]["funnel"], "SQL")["entered"], 3, "{res}");
 }
 
 #[tokio::test]

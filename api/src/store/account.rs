@@ -157,6 +157,7 @@ pub async fn upsert_many(
             industry_key: None,
             region_key: None,
             base_tier: None,
+            first_engaged_at: None,
         });
         let industry = item.industry.apply(base.industry.clone());
         let region = item.region.apply(base.region.clone());
@@ -196,11 +197,13 @@ pub async fn upsert_many(
         if is_new {
             inserts.push(active(&model));
         } else if model != base {
-            account::Entity::update(active(&model)).exec(db).await?;
+            account::Entity::update(upserted(&model, &base))
+                .exec(db)
+                .await?;
         }
         out.push(model);
     }
-    // SQLite caps bound parameters per statement; 21 columns × 500 rows stays under it.
+    // SQLite caps bound parameters per statement (32,766); 29 columns × 500 rows stays under.
     for chunk in chunked(inserts, 500) {
         account::Entity::insert_many(chunk)
             .exec_without_returning(db)
@@ -223,6 +226,34 @@ pub async fn upsert_many(
 
 fn active(m: &account::Model) -> account::ActiveModel {
     super::all_set(m.clone())
+}
+
+/// The update an upsert makes to an existing account: only the columns it owns. Scores,
+/// stage, owner and first engagement belong to other writers whose transactions this one
+/// does not lock against, and writing back the values it read would undo theirs.
+fn upserted(m: &account::Model, before: &account::Model) -> account::ActiveModel {
+    use sea_orm::ActiveValue::{NotSet, Unchanged};
+    account::ActiveModel {
+        id: Unchanged(m.id),
+        name: Set(m.name.clone()),
+        name_key: Set(m.name_key.clone()),
+        industry: Set(m.industry.clone()),
+        industry_key: Set(m.industry_key.clone()),
+        employee_count: Set(m.employee_count),
+        annual_revenue: Set(m.annual_revenue),
+        country: Set(m.country.clone()),
+        region: Set(m.region.clone()),
+        region_key: Set(m.region_key.clone()),
+        // Segment tiering writes `tier` too; an upsert only moves it with the base tier.
+        tier: if m.tier == before.tier {
+            NotSet
+        } else {
+            Set(m.tier)
+        },
+        base_tier: Set(m.base_tier),
+        updated_at: Set(m.updated_at),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {

@@ -17,21 +17,90 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::account::compile;
-use super::entity::{
-    account, assignment, engagement_event, marketing_spend, opportunity, stage_transition as st,
-};
+use super::entity::{account, assignment, marketing_spend, opportunity, stage_transition as st};
+pub use super::qualification::FUNNEL;
 use crate::error::AppError;
 
-/// A read-only transaction for one report. On PostgreSQL it gets the memory to hash and sort
-/// a year of transitions without spilling to disk, and no JIT compilation, which costs more
-/// than it saves on queries of this size (both measured: BENCHMARKS.md, analytics).
-pub async fn report_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
-    let txn = db.begin().await?;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
+/// The reads of one report: one snapshot of the database. On PostgreSQL, when a spare
+/// connection is at hand, two transactions share it (`pg_export_snapshot`, as `pg_dump -j`
+/// does), so that the report's independent statements run side by side on two cores and
+/// still see the same instant. Each gets the memory to hash and sort a year of transitions
+/// without spilling to disk, and no JIT compilation, which costs more than it saves on
+/// queries of this size (both measured: BENCHMARKS.md, analytics).
+pub struct Reads {
+    main: DatabaseTransaction,
+    side: Option<(DatabaseTransaction, tokio::sync::SemaphorePermit<'static>)>,
+}
+
+/// Second connections reports may hold at once, so that reports never take more than a few
+/// of the pool's connections from the rest of the application.
+static SIDE_READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+impl Reads {
+    pub async fn begin(db: &DatabaseConnection) -> Result<Self, AppError> {
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(Self {
+                main: db.begin().await?,
+                side: None,
+            });
+        }
+        let main = Self::pg_txn(db, None).await?;
+        let snapshot = main
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT pg_export_snapshot() AS id",
+            ))
+            .await?
+            .map(|r| r.try_get::<String>("", "id"))
+            .transpose()?;
+        // Without a permit, or if the second connection cannot be had, the report reads
+        // everything through the first: slower, never wrong.
+        let side = match (snapshot, SIDE_READERS.try_acquire()) {
+            (Some(id), Ok(permit)) => match Self::pg_txn(db, Some(&id)).await {
+                Ok(txn) => Some((txn, permit)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "report reads on one connection");
+                    None
+                }
+            },
+            _ => None,
+        };
+        Ok(Self { main, side })
+    }
+
+    async fn pg_txn(
+        db: &DatabaseConnection,
+        snapshot: Option<&str>,
+    ) -> Result<DatabaseTransaction, AppError> {
+        let txn = db
+            .begin_with_config(
+                Some(sea_orm::IsolationLevel::RepeatableRead),
+                Some(sea_orm::AccessMode::ReadOnly),
+            )
+            .await?;
+        if let Some(id) = snapshot {
+            // The id comes from PostgreSQL itself (hex digits and dashes); checked anyway,
+            // since SET TRANSACTION SNAPSHOT takes no parameters.
+            if !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                return Err(AppError::internal(anyhow::anyhow!("odd snapshot id {id}")));
+            }
+            txn.execute_unprepared(&format!("SET TRANSACTION SNAPSHOT '{id}'"))
+                .await?;
+        }
         txn.execute_unprepared("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
             .await?;
+        Ok(txn)
     }
-    Ok(txn)
+
+    /// The first transaction.
+    pub fn main(&self) -> &DatabaseTransaction {
+        &self.main
+    }
+
+    /// The second transaction, or the first when there is none.
+    pub fn side(&self) -> &DatabaseTransaction {
+        self.side.as_ref().map_or(&self.main, |(t, _)| t)
+    }
 }
 
 /// `[from, to)`.
@@ -99,7 +168,7 @@ pub async fn durations(
             let p = Alias::new("p");
             // The other instant is after the entry or before it, depending on `then`.
             let secs = Expr::cust_with_exprs(
-                "ABS(EXTRACT(EPOCH FROM ($1 - $2)))::double precision",
+                "ABS(date_part('epoch', $1 - $2))",
                 [
                     Expr::col((p.clone(), Alias::new("other"))),
                     Expr::col((p.clone(), Alias::new("entered"))),
@@ -139,6 +208,9 @@ struct Stats {
     p90: Option<f64>,
 }
 
+/// `percentile_cont` over `of`, seconds as `double precision`: callers compute them with
+/// `date_part('epoch', …)` rather than `EXTRACT`, which yields `numeric`, whose sorts took
+/// twice as long over a year of transitions.
 fn percentile(p: f64, of: Expr) -> Expr {
     Expr::cust_with_exprs(
         format!("percentile_cont({p}) WITHIN GROUP (ORDER BY $1)"),
@@ -161,163 +233,119 @@ pub struct Step {
     pub next: Durations,
 }
 
-/// The funnel's steps (`stages[i]` converting to `stages[i + 1]`) in two passes over the
-/// transitions, however many steps: each account's first entry into each stage in the
-/// window, then its first entry into the next stage at or after that.
+/// Narrows `q` (over transitions aliased `t`) to each account's first entry into one of
+/// `stages` within the window, for the accounts in scope. No grouping is needed: that entry
+/// is the one transition in the window whose previous entry into the same stage is absent or
+/// before the window (`prev_entry_at`, kept as transitions are written).
+fn first_entries(
+    q: &mut SelectStatement,
+    t: &Alias,
+    scope: Scope<'_>,
+    window: Window,
+    stages: &[&str],
+) {
+    let col = |c: st::Column| Expr::col((t.clone(), c));
+    q.and_where(col(st::Column::WorkspaceId).eq(scope.ws.get()))
+        .and_where(col(st::Column::ToStage).is_in(stages.iter().copied()))
+        .and_where(col(st::Column::At).gte(window.from))
+        .and_where(col(st::Column::At).lt(window.to))
+        .cond_where(
+            Cond::any()
+                .add(col(st::Column::PrevEntryAt).is_null())
+                .add(col(st::Column::PrevEntryAt).lt(window.from)),
+        )
+        .cond_where(scope.holds(col(st::Column::AccountId)));
+}
+
+/// The funnel's steps (`FUNNEL[i]` converting to `FUNNEL[i + 1]`) in one pass over the
+/// window's transitions: each account's first entry into each stage in the window, and its
+/// first entry into the next stage at or after that (`next_stage_at`, kept as transitions
+/// are written).
 pub async fn steps(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     window: Window,
-    stages: &[&str],
 ) -> Result<Vec<Step>, AppError> {
-    let (e, t, n) = (Alias::new("e"), Alias::new("t"), Alias::new("n"));
-    let s_ = |i: usize| Alias::new(format!("s{i}"));
-    let n_ = |i: usize| Alias::new(format!("n{i}"));
-    let first_of = |table: &Alias, stage: &str, extra: Option<Expr>| {
-        let mut when = Cond::all().add(Expr::col((table.clone(), st::Column::ToStage)).eq(stage));
-        if let Some(x) = extra {
-            when = when.add(x);
-        }
-        Func::min(
-            Expr::case(when, Expr::col((table.clone(), st::Column::At))).finally(Expr::null()),
-        )
-    };
-    let mut entered = Query::select();
-    entered
-        .column((e.clone(), st::Column::AccountId))
-        .from_as(st::Entity, e.clone())
-        .and_where(Expr::col((e.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-        .and_where(Expr::col((e.clone(), st::Column::ToStage)).is_in(stages.iter().copied()))
-        .and_where(Expr::col((e.clone(), st::Column::At)).gte(window.from))
-        .and_where(Expr::col((e.clone(), st::Column::At)).lt(window.to))
-        .cond_where(scope.holds(Expr::col((e.clone(), st::Column::AccountId))))
-        .group_by_col((e.clone(), st::Column::AccountId));
-    for (i, stage) in stages.iter().enumerate() {
-        entered.expr_as(first_of(&e, stage, None), s_(i));
-    }
-    let mut next = Query::select();
-    next.from_subquery(entered, e.clone()).join_as(
-        JoinType::LeftJoin,
-        st::Entity,
-        t.clone(),
-        Cond::all()
-            .add(Expr::col((t.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-            .add(
-                Expr::col((t.clone(), st::Column::AccountId))
-                    .equals((e.clone(), st::Column::AccountId)),
-            )
-            .add(Expr::col((t.clone(), st::Column::At)).gte(window.from))
-            .add(Expr::col((t.clone(), st::Column::ToStage)).is_in(stages.iter().skip(1).copied())),
-    );
-    next.group_by_col((e.clone(), st::Column::AccountId));
-    for i in 0..stages.len() {
-        next.expr_as(Expr::col((e.clone(), s_(i))), s_(i))
-            .group_by_col((e.clone(), s_(i)));
-    }
-    for i in 0..stages.len().saturating_sub(1) {
-        let after = Expr::col((t.clone(), st::Column::At)).gte(Expr::col((e.clone(), s_(i))));
-        next.expr_as(first_of(&t, stages[i + 1], Some(after)), n_(i));
-    }
-    let last = stages.len().saturating_sub(1);
+    let t = Alias::new("t");
+    let at = Expr::col((t.clone(), st::Column::At));
+    let next = Expr::col((t.clone(), st::Column::NextStageAt));
+    let stage = Expr::col((t.clone(), st::Column::ToStage));
+    let mut q = Query::select();
+    q.expr_as(stage.clone(), Alias::new("stage"))
+        .from_as(st::Entity, t.clone());
+    first_entries(&mut q, &t, scope, window, &FUNNEL);
+    let mut entered = [0_i64; FUNNEL.len()];
+    let mut next_of = [Durations::of(&[]); FUNNEL.len()];
+    let index = |s: &str| FUNNEL.iter().position(|f| *f == s);
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
-            let mut q = Query::select();
-            q.from_subquery(next, n.clone());
-            for i in 0..stages.len() {
-                q.expr_as(
-                    Func::count(Expr::col((n.clone(), s_(i)))),
-                    Alias::new(format!("e{i}")),
-                );
-                if i < last {
-                    let secs = Expr::cust_with_exprs(
-                        "EXTRACT(EPOCH FROM ($1 - $2))::double precision",
-                        [Expr::col((n.clone(), n_(i))), Expr::col((n.clone(), s_(i)))],
-                    );
-                    q.expr_as(
-                        Func::count(Expr::col((n.clone(), n_(i)))),
-                        Alias::new(format!("c{i}")),
-                    )
-                    .expr_as(percentile(0.5, secs.clone()), Alias::new(format!("m{i}")))
-                    .expr_as(percentile(0.9, secs), Alias::new(format!("p{i}")));
+            let secs = Expr::cust_with_exprs("date_part('epoch', $1 - $2)", [next.clone(), at]);
+            q.expr_as(Func::count(Expr::val(1)), Alias::new("entered"))
+                .expr_as(Func::count(next), Alias::new("count"))
+                .expr_as(percentile(0.5, secs.clone()), Alias::new("median"))
+                .expr_as(percentile(0.9, secs), Alias::new("p90"))
+                .add_group_by([stage]);
+            #[derive(FromQueryResult)]
+            struct Row {
+                stage: String,
+                entered: i64,
+                count: i64,
+                median: Option<f64>,
+                p90: Option<f64>,
+            }
+            for r in run::<Row>(db, &q).await? {
+                if let Some(i) = index(&r.stage) {
+                    entered[i] = r.entered;
+                    next_of[i] = Durations {
+                        count: usize::try_from(r.count).unwrap_or(0),
+                        median: r.median,
+                        p90: r.p90,
+                    };
                 }
             }
-            let stmt = StatementBuilder::build(&q, &db.get_database_backend());
-            let row = db.query_one_raw(stmt).await?.ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("an aggregate query returned no row"))
-            })?;
-            (0..stages.len())
-                .map(|i| {
-                    let entered: i64 = row.try_get("", &format!("e{i}"))?;
-                    let next = if i < last {
-                        Durations {
-                            count: usize::try_from(row.try_get::<i64>("", &format!("c{i}"))?)
-                                .unwrap_or(0),
-                            median: row.try_get("", &format!("m{i}"))?,
-                            p90: row.try_get("", &format!("p{i}"))?,
-                        }
-                    } else {
-                        Durations::of(&[])
-                    };
-                    Ok(Step { entered, next })
-                })
-                .collect()
         }
+        // SQLite has no percentile aggregate: the pairs come here.
         _ => {
-            let stmt = StatementBuilder::build(&next, &db.get_database_backend());
-            let rows = db.query_all_raw(stmt).await?;
-            let mut entered = vec![0_i64; stages.len()];
-            let mut took: Vec<Vec<f64>> = vec![Vec::new(); stages.len()];
-            for row in rows {
-                for (i, count) in entered.iter_mut().enumerate() {
-                    let Some(s) = row.try_get::<Option<DateTime<Utc>>>("", &format!("s{i}"))?
-                    else {
-                        continue;
-                    };
-                    *count += 1;
-                    if i < last
-                        && let Some(n) =
-                            row.try_get::<Option<DateTime<Utc>>>("", &format!("n{i}"))?
-                    {
-                        took[i].push((n - s).num_milliseconds() as f64 / 1_000.0);
-                    }
+            q.expr_as(at, Alias::new("entered"))
+                .expr_as(next, Alias::new("other"));
+            #[derive(FromQueryResult)]
+            struct Row {
+                stage: String,
+                entered: DateTime<Utc>,
+                other: Option<DateTime<Utc>>,
+            }
+            let mut took: Vec<Vec<f64>> = vec![Vec::new(); FUNNEL.len()];
+            for r in run::<Row>(db, &q).await? {
+                if let Some(i) = index(&r.stage) {
+                    entered[i] += 1;
+                    took[i].extend(Pair::seconds(&Pair {
+                        entered: r.entered,
+                        other: r.other,
+                    }));
                 }
             }
-            Ok((0..stages.len())
-                .map(|i| Step {
-                    entered: entered[i],
-                    next: if i < last {
-                        Durations::of(&took[i])
-                    } else {
-                        Durations::of(&[])
-                    },
-                })
-                .collect())
+            for (n, took) in next_of.iter_mut().zip(&took) {
+                *n = Durations::of(took);
+            }
         }
     }
+    Ok(entered
+        .into_iter()
+        .zip(next_of)
+        .map(|(entered, next)| Step { entered, next })
+        .collect())
 }
 
 /// Each account in scope that entered `stage` in the window (its first entry there), paired
 /// as `then` says: the query.
 fn entries(scope: Scope<'_>, window: Window, stage: &str, then: Then<'_>) -> SelectStatement {
-    let (e, x, n) = (Alias::new("e"), Alias::new("x"), Alias::new("n"));
-    let entered = Query::select()
-        .column((e.clone(), st::Column::AccountId))
-        .expr_as(
-            Func::min(Expr::col((e.clone(), st::Column::At))),
-            Alias::new("entered"),
-        )
-        .from_as(st::Entity, e.clone())
-        .and_where(Expr::col((e.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-        .and_where(Expr::col((e.clone(), st::Column::ToStage)).eq(stage))
-        .and_where(Expr::col((e.clone(), st::Column::At)).gte(window.from))
-        .and_where(Expr::col((e.clone(), st::Column::At)).lt(window.to))
-        .cond_where(scope.holds(Expr::col((e.clone(), st::Column::AccountId))))
-        .group_by_col((e, st::Column::AccountId))
-        .to_owned();
-    let x_entered = Expr::col((x.clone(), Alias::new("entered")));
+    let (e, n) = (Alias::new("e"), Alias::new("n"));
+    let entered = Expr::col((e.clone(), st::Column::At));
     let mut q = Query::select();
-    q.expr_as(x_entered.clone(), Alias::new("entered"))
-        .from_subquery(entered, x.clone());
+    q.expr_as(entered.clone(), Alias::new("entered"))
+        .from_as(st::Entity, e.clone());
+    first_entries(&mut q, &e, scope, window, &[stage]);
+    let account_of_e = Expr::col((e.clone(), st::Column::AccountId));
     match then {
         Then::LastStage(s) => {
             let at = Expr::col((n.clone(), st::Column::At));
@@ -328,36 +356,25 @@ fn entries(scope: Scope<'_>, window: Window, stage: &str, then: Then<'_>) -> Sel
                     n.clone(),
                     Cond::all()
                         .add(Expr::col((n.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-                        .add(
-                            Expr::col((n.clone(), st::Column::AccountId))
-                                .equals((x.clone(), st::Column::AccountId)),
-                        )
+                        .add(Expr::col((n.clone(), st::Column::AccountId)).eq(account_of_e))
                         .add(Expr::col((n.clone(), st::Column::ToStage)).eq(s))
-                        .add(at.lte(x_entered)),
-                );
+                        .add(at.lte(entered.clone())),
+                )
+                .group_by_col((e.clone(), st::Column::Id))
+                .group_by_col((e, st::Column::At));
         }
         Then::FirstEngagement => {
-            let at = Expr::col((n.clone(), engagement_event::Column::OccurredAt));
-            q.expr_as(Func::min(at.clone()), Alias::new("other"))
-                .join_as(
-                    JoinType::LeftJoin,
-                    engagement_event::Entity,
-                    n.clone(),
-                    Cond::all()
-                        .add(
-                            Expr::col((n.clone(), engagement_event::Column::WorkspaceId))
-                                .eq(scope.ws.get()),
-                        )
-                        .add(
-                            Expr::col((n.clone(), engagement_event::Column::AccountId))
-                                .equals((x.clone(), st::Column::AccountId)),
-                        )
-                        .add(at.lte(x_entered)),
-                );
+            let first = Expr::col((n.clone(), account::Column::FirstEngagedAt));
+            q.expr_as(first.clone(), Alias::new("other")).join_as(
+                JoinType::LeftJoin,
+                account::Entity,
+                n.clone(),
+                Cond::all()
+                    .add(Expr::col((n, account::Column::Id)).eq(account_of_e))
+                    .add(first.lte(entered)),
+            );
         }
     }
-    q.group_by_col((x.clone(), st::Column::AccountId))
-        .group_by_col((x, Alias::new("entered")));
     q
 }
 

@@ -1,16 +1,16 @@
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use quorum_domain::score::ContactActivity;
 use quorum_domain::value::{AccountId, ContactId, WorkspaceId};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::entity::{contact_activity, engagement_event, score_history};
+use super::entity::{account, contact_activity, engagement_event, score_history};
 use super::{IN_CHUNK, account::chunked, bulk};
 use crate::error::AppError;
 
@@ -35,8 +35,52 @@ pub async fn known_event_ids(
     Ok(out)
 }
 
-/// Appends events (already deduplicated by the caller).
+/// Appends events (already deduplicated by the caller) and moves their accounts' first
+/// engagement back where one is older.
 pub async fn insert_events(
+    db: &impl ConnectionTrait,
+    rows: Vec<engagement_event::Model>,
+) -> Result<(), AppError> {
+    let Some(oldest) = rows.iter().map(|r| r.occurred_at).min() else {
+        return Ok(());
+    };
+    let mut accounts: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    for r in &rows {
+        accounts
+            .entry(r.workspace_id)
+            .or_default()
+            .insert(r.account_id);
+    }
+    insert_rows(db, rows).await?;
+    // An account whose first engagement is at or before the batch's oldest event keeps it;
+    // the rest (new ones, and those an older event arrived late for) take the minimum over
+    // their events, one index probe each.
+    for (ws, ids) in accounts {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        for chunk in ids.chunks(IN_CHUNK) {
+            account::Entity::update_many()
+                .col_expr(
+                    account::Column::FirstEngagedAt,
+                    Expr::cust(
+                        "(SELECT MIN(e.occurred_at) FROM engagement_event e \
+                         WHERE e.account_id = account.id)",
+                    ),
+                )
+                .filter(account::Column::WorkspaceId.eq(ws))
+                .filter(account::Column::Id.is_in(chunk.iter().copied()))
+                .filter(
+                    Condition::any()
+                        .add(account::Column::FirstEngagedAt.is_null())
+                        .add(account::Column::FirstEngagedAt.gt(oldest)),
+                )
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn insert_rows(
     db: &impl ConnectionTrait,
     rows: Vec<engagement_event::Model>,
 ) -> Result<(), AppError> {

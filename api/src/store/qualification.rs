@@ -1,5 +1,7 @@
 //! Stage transitions and the outbox.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::{
@@ -57,7 +59,71 @@ pub async fn set_stages(
     Ok(())
 }
 
+/// The funnel's stages, each converting to the next. Every transition's `next_stage_at` is
+/// kept by this order, and the funnel report reads it.
+pub const FUNNEL: [&str; 5] = ["ENGAGED", "MQL", "SQL", "OPPORTUNITY", "WON"];
+
+/// Appends transitions (their `prev_entry_at` and `next_stage_at` are ignored) and links
+/// them into their accounts' histories.
 pub async fn insert_transitions(
+    db: &impl ConnectionTrait,
+    rows: &[stage_transition::Model],
+) -> Result<(), AppError> {
+    insert_rows(db, rows).await?;
+    let mut accounts: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    for r in rows {
+        accounts
+            .entry(r.workspace_id)
+            .or_default()
+            .insert(r.account_id);
+    }
+    for (ws, ids) in accounts {
+        link_transitions(ws, db, &ids.into_iter().collect::<Vec<_>>()).await?;
+    }
+    Ok(())
+}
+
+/// Recomputes `prev_entry_at` and `next_stage_at` on every transition of `accounts` from
+/// their histories. A new transition is the next stage of older ones, and one written with
+/// an earlier `at` than some already stored changes their previous entries too, so the
+/// whole (short) history of each touched account is relinked rather than patched.
+async fn link_transitions(
+    ws: Uuid,
+    db: &impl ConnectionTrait,
+    accounts: &[Uuid],
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
+    const PREV: &str = "(SELECT MAX(p.at) FROM stage_transition p \
+        WHERE p.account_id = stage_transition.account_id \
+        AND p.to_stage = stage_transition.to_stage \
+        AND (p.at < stage_transition.at \
+          OR (p.at = stage_transition.at AND p.id < stage_transition.id)))";
+    let following: String = FUNNEL
+        .windows(2)
+        .map(|w| format!(" WHEN '{}' THEN '{}'", w[0], w[1]))
+        .collect();
+    let next = format!(
+        "(SELECT MIN(n.at) FROM stage_transition n \
+         WHERE n.account_id = stage_transition.account_id \
+         AND n.to_stage = CASE stage_transition.to_stage{following} END \
+         AND n.at >= stage_transition.at)"
+    );
+    for chunk in accounts.chunks(IN_CHUNK) {
+        stage_transition::Entity::update_many()
+            .col_expr(stage_transition::Column::PrevEntryAt, Expr::cust(PREV))
+            .col_expr(
+                stage_transition::Column::NextStageAt,
+                Expr::cust(next.clone()),
+            )
+            .filter(stage_transition::Column::WorkspaceId.eq(ws))
+            .filter(stage_transition::Column::AccountId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_rows(
     db: &impl ConnectionTrait,
     rows: &[stage_transition::Model],
 ) -> Result<(), AppError> {

@@ -192,7 +192,8 @@ async fn segment_of(
     Ok(Some((row, filter)))
 }
 
-/// The funnel's steps, each converting to the next.
+/// The funnel's steps, each converting to the next: `store::analytics::FUNNEL`'s order, by
+/// which transitions are linked to their next stage as they are written.
 const STEPS: [(Stage, Option<Stage>); 5] = [
     (Stage::Engaged, Some(Stage::Mql)),
     (Stage::Mql, Some(Stage::Sql)),
@@ -200,10 +201,6 @@ const STEPS: [(Stage, Option<Stage>); 5] = [
     (Stage::Opportunity, Some(Stage::Won)),
     (Stage::Won, None),
 ];
-
-fn stored(s: Stage) -> &'static str {
-    quorum_domain::value::Stage::from(s).as_str()
-}
 
 #[Object]
 impl AnalyticsQuery {
@@ -218,12 +215,24 @@ impl AnalyticsQuery {
         segment_id: Option<ID>,
     ) -> async_graphql::Result<Funnel> {
         let run = async {
-            let txn = store::analytics::report_txn(&state(ctx)?.db).await?;
-            let db = &txn;
-            let r = Report::new(ctx, db, from, to, segment_id.as_ref()).await?;
+            let reads = store::analytics::Reads::begin(&state(ctx)?.db).await?;
+            let r = Report::new(ctx, reads.main(), from, to, segment_id.as_ref()).await?;
             let (w, scope, segment) = (r.window, r.scope(), &r.segment);
-            let names: Vec<&str> = STEPS.iter().map(|(s, _)| stored(*s)).collect();
-            let figures = store::analytics::steps(db, scope, w, &names).await?;
+            // The steps take as long as everything else together: the rest runs beside them.
+            let rest = async {
+                let db = reads.side();
+                let to_sql =
+                    store::analytics::durations(db, scope, w, "SQL", Then::FirstEngagement).await?;
+                let to_won =
+                    store::analytics::durations(db, scope, w, "WON", Then::LastStage("SQL"))
+                        .await?;
+                let revenue = store::analytics::sql_sourced_revenue(db, scope, w).await?;
+                let segment_id = segment.as_ref().map(|(s, _)| s.id);
+                let spend = store::analytics::spend(r.ws, db, w, segment_id).await?;
+                AppResult::Ok((to_sql, to_won, revenue, spend))
+            };
+            let (figures, (to_sql, to_won, revenue, spend)) =
+                tokio::try_join!(store::analytics::steps(reads.main(), scope, w), rest)?;
             let sqls = STEPS
                 .iter()
                 .zip(&figures)
@@ -242,13 +251,6 @@ impl AnalyticsQuery {
                     time_to_next: next.map(|_| DurationStats::of(f.next)),
                 })
                 .collect();
-            let to_sql =
-                store::analytics::durations(db, scope, w, "SQL", Then::FirstEngagement).await?;
-            let to_won =
-                store::analytics::durations(db, scope, w, "WON", Then::LastStage("SQL")).await?;
-            let revenue = store::analytics::sql_sourced_revenue(db, scope, w).await?;
-            let spend =
-                store::analytics::spend(r.ws, db, w, segment.as_ref().map(|(s, _)| s.id)).await?;
             AppResult::Ok(Funnel {
                 from,
                 to,
@@ -425,5 +427,22 @@ fn velocity_row(key: String, label: String, deals: &[&Deal]) -> VelocityRow {
             average_deal_size,
             average_cycle_days,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reported_steps_are_the_stages_transitions_are_linked_by() {
+        let reported: Vec<&str> = STEPS
+            .iter()
+            .map(|(s, _)| quorum_domain::value::Stage::from(*s).as_str())
+            .collect();
+        assert_eq!(reported, store::analytics::FUNNEL);
+        for pair in STEPS.windows(2) {
+            assert_eq!(pair[0].1, Some(pair[1].0));
+        }
     }
 }

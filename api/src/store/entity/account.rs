@@ -37,6 +37,9 @@ pub struct Model {
     /// The tier `upsertAccounts` set; `tier` is this unless a tier-setting segment selects
     /// the account.
     pub base_tier: Option<i16>,
+    /// The earliest engagement event's `occurred_at` (events are never removed, so ingestion
+    /// keeps it with a running minimum).
+    pub first_engaged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
