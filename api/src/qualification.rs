@@ -75,9 +75,6 @@ pub async fn record(
             reason_detail: serde_json::to_string(&t.reason).map_err(AppError::internal)?,
             actor_id,
             model_version: actor_id.is_none().then_some(model_version).flatten(),
-            // Filled in by `insert_transitions`, from the account's whole history.
-            prev_entry_at: None,
-            next_stage_at: None,
         };
         if t.to == Stage::Sql {
             promoted.push((*account, row.id, row.from_stage.clone(), at));

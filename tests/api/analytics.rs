@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone as _, Utc};
 use quorum_api::store;
 use quorum_api::store::entity::{
-    account, assignment, engagement_event, opportunity, stage_transition,
+    account, assignment, engagement_event, funnel_entry, opportunity, stage_transition,
 };
 use quorum_domain::value::Role;
 use sea_orm::{ActiveModelTrait as _, EntityTrait, IntoActiveModel as _};
@@ -110,8 +110,6 @@ async fn fixture() -> Fixture {
             reason_detail: "\"fixture\"".into(),
             actor_id: None,
             model_version: None,
-            prev_entry_at: None,
-            next_stage_at: None,
         };
         store::qualification::insert_transitions(db, &[row])
             .await
@@ -349,11 +347,11 @@ async fn the_funnel_matches_the_hand_computed_fixture() {
     );
 }
 
-/// Every transition's links and every account's first engagement, by id.
+/// Every funnel entry's links and every account's first engagement, by id.
 async fn links(
     db: &sea_orm::DatabaseConnection,
 ) -> Vec<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
-    let mut out: Vec<_> = stage_transition::Entity::find()
+    let mut out: Vec<_> = funnel_entry::Entity::find()
         .all(db)
         .await
         .unwrap()

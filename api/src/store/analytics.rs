@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::account::compile;
-use super::entity::{account, assignment, marketing_spend, opportunity, stage_transition as st};
+use super::entity::{account, assignment, funnel_entry as fe, marketing_spend, opportunity};
 pub use super::qualification::FUNNEL;
 use crate::error::AppError;
 
@@ -233,10 +233,10 @@ pub struct Step {
     pub next: Durations,
 }
 
-/// Narrows `q` (over transitions aliased `t`) to each account's first entry into one of
+/// Narrows `q` (over funnel entries aliased `t`) to each account's first entry into one of
 /// `stages` within the window, for the accounts in scope. No grouping is needed: that entry
-/// is the one transition in the window whose previous entry into the same stage is absent or
-/// before the window (`prev_entry_at`, kept as transitions are written).
+/// is the one in the window whose previous entry into the same stage is absent or before
+/// the window (`prev_entry_at`, kept as transitions are written).
 fn first_entries(
     q: &mut SelectStatement,
     t: &Alias,
@@ -244,21 +244,21 @@ fn first_entries(
     window: Window,
     stages: &[&str],
 ) {
-    let col = |c: st::Column| Expr::col((t.clone(), c));
-    q.and_where(col(st::Column::WorkspaceId).eq(scope.ws.get()))
-        .and_where(col(st::Column::ToStage).is_in(stages.iter().copied()))
-        .and_where(col(st::Column::At).gte(window.from))
-        .and_where(col(st::Column::At).lt(window.to))
+    let col = |c: fe::Column| Expr::col((t.clone(), c));
+    q.and_where(col(fe::Column::WorkspaceId).eq(scope.ws.get()))
+        .and_where(col(fe::Column::Stage).is_in(stages.iter().copied()))
+        .and_where(col(fe::Column::At).gte(window.from))
+        .and_where(col(fe::Column::At).lt(window.to))
         .cond_where(
             Cond::any()
-                .add(col(st::Column::PrevEntryAt).is_null())
-                .add(col(st::Column::PrevEntryAt).lt(window.from)),
+                .add(col(fe::Column::PrevEntryAt).is_null())
+                .add(col(fe::Column::PrevEntryAt).lt(window.from)),
         )
-        .cond_where(scope.holds(col(st::Column::AccountId)));
+        .cond_where(scope.holds(col(fe::Column::AccountId)));
 }
 
 /// The funnel's steps (`FUNNEL[i]` converting to `FUNNEL[i + 1]`) in one pass over the
-/// window's transitions: each account's first entry into each stage in the window, and its
+/// window's funnel entries: each account's first entry into each stage in the window, and its
 /// first entry into the next stage at or after that (`next_stage_at`, kept as transitions
 /// are written).
 pub async fn steps(
@@ -267,12 +267,12 @@ pub async fn steps(
     window: Window,
 ) -> Result<Vec<Step>, AppError> {
     let t = Alias::new("t");
-    let at = Expr::col((t.clone(), st::Column::At));
-    let next = Expr::col((t.clone(), st::Column::NextStageAt));
-    let stage = Expr::col((t.clone(), st::Column::ToStage));
+    let at = Expr::col((t.clone(), fe::Column::At));
+    let next = Expr::col((t.clone(), fe::Column::NextStageAt));
+    let stage = Expr::col((t.clone(), fe::Column::Stage));
     let mut q = Query::select();
     q.expr_as(stage.clone(), Alias::new("stage"))
-        .from_as(st::Entity, t.clone());
+        .from_as(fe::Entity, t.clone());
     first_entries(&mut q, &t, scope, window, &FUNNEL);
     let mut entered = [0_i64; FUNNEL.len()];
     let mut next_of = [Durations::of(&[]); FUNNEL.len()];
@@ -340,28 +340,28 @@ pub async fn steps(
 /// as `then` says: the query.
 fn entries(scope: Scope<'_>, window: Window, stage: &str, then: Then<'_>) -> SelectStatement {
     let (e, n) = (Alias::new("e"), Alias::new("n"));
-    let entered = Expr::col((e.clone(), st::Column::At));
+    let entered = Expr::col((e.clone(), fe::Column::At));
     let mut q = Query::select();
     q.expr_as(entered.clone(), Alias::new("entered"))
-        .from_as(st::Entity, e.clone());
+        .from_as(fe::Entity, e.clone());
     first_entries(&mut q, &e, scope, window, &[stage]);
-    let account_of_e = Expr::col((e.clone(), st::Column::AccountId));
+    let account_of_e = Expr::col((e.clone(), fe::Column::AccountId));
     match then {
         Then::LastStage(s) => {
-            let at = Expr::col((n.clone(), st::Column::At));
+            let at = Expr::col((n.clone(), fe::Column::At));
             q.expr_as(Func::max(at.clone()), Alias::new("other"))
                 .join_as(
                     JoinType::LeftJoin,
-                    st::Entity,
+                    fe::Entity,
                     n.clone(),
                     Cond::all()
-                        .add(Expr::col((n.clone(), st::Column::WorkspaceId)).eq(scope.ws.get()))
-                        .add(Expr::col((n.clone(), st::Column::AccountId)).eq(account_of_e))
-                        .add(Expr::col((n.clone(), st::Column::ToStage)).eq(s))
+                        .add(Expr::col((n.clone(), fe::Column::WorkspaceId)).eq(scope.ws.get()))
+                        .add(Expr::col((n.clone(), fe::Column::AccountId)).eq(account_of_e))
+                        .add(Expr::col((n.clone(), fe::Column::Stage)).eq(s))
                         .add(at.lte(entered.clone())),
                 )
-                .group_by_col((e.clone(), st::Column::Id))
-                .group_by_col((e, st::Column::At));
+                .group_by_col((e.clone(), fe::Column::Id))
+                .group_by_col((e, fe::Column::At));
         }
         Then::FirstEngagement => {
             let first = Expr::col((n.clone(), account::Column::FirstEngagedAt));
@@ -401,15 +401,15 @@ pub async fn sql_sourced_revenue(
     let o = opportunity::Entity;
     let sourced = Query::select()
         .expr(Expr::val(1))
-        .from(st::Entity)
-        .and_where(Expr::col((st::Entity, st::Column::WorkspaceId)).eq(scope.ws.get()))
+        .from(fe::Entity)
+        .and_where(Expr::col((fe::Entity, fe::Column::WorkspaceId)).eq(scope.ws.get()))
         .and_where(
-            Expr::col((st::Entity, st::Column::AccountId))
+            Expr::col((fe::Entity, fe::Column::AccountId))
                 .equals((o, opportunity::Column::AccountId)),
         )
-        .and_where(Expr::col((st::Entity, st::Column::ToStage)).eq("SQL"))
+        .and_where(Expr::col((fe::Entity, fe::Column::Stage)).eq("SQL"))
         .and_where(
-            Expr::col((st::Entity, st::Column::At))
+            Expr::col((fe::Entity, fe::Column::At))
                 .lte(Expr::col((o, opportunity::Column::CreatedAt))),
         )
         .to_owned();

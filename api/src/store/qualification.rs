@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{account, outbox, stage_transition};
+use super::entity::{account, funnel_entry, outbox, stage_transition};
 use super::{IN_CHUNK, account::chunked, bulk};
 use crate::error::AppError;
 
@@ -59,64 +59,117 @@ pub async fn set_stages(
     Ok(())
 }
 
-/// The funnel's stages, each converting to the next. Every transition's `next_stage_at` is
-/// kept by this order, and the funnel report reads it.
+/// The funnel's stages, each converting to the next. Entries into these are copied to
+/// `funnel_entry` and linked by this order, and the funnel report reads them there.
 pub const FUNNEL: [&str; 5] = ["ENGAGED", "MQL", "SQL", "OPPORTUNITY", "WON"];
 
-/// Appends transitions (their `prev_entry_at` and `next_stage_at` are ignored) and links
-/// them into their accounts' histories.
+/// Appends transitions; those into a funnel stage also become funnel entries, linked into
+/// their accounts' histories.
 pub async fn insert_transitions(
     db: &impl ConnectionTrait,
     rows: &[stage_transition::Model],
 ) -> Result<(), AppError> {
     insert_rows(db, rows).await?;
+    let entries: Vec<funnel_entry::Model> = rows
+        .iter()
+        .filter(|r| FUNNEL.contains(&r.to_stage.as_str()))
+        .map(|r| funnel_entry::Model {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            account_id: r.account_id,
+            stage: r.to_stage.clone(),
+            at: r.at,
+            prev_entry_at: None,
+            next_stage_at: None,
+        })
+        .collect();
     let mut accounts: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
-    for r in rows {
+    for e in &entries {
         accounts
-            .entry(r.workspace_id)
+            .entry(e.workspace_id)
             .or_default()
-            .insert(r.account_id);
+            .insert(e.account_id);
     }
+    insert_entries(db, entries).await?;
     for (ws, ids) in accounts {
-        link_transitions(ws, db, &ids.into_iter().collect::<Vec<_>>()).await?;
+        link_entries(ws, db, &ids.into_iter().collect::<Vec<_>>()).await?;
     }
     Ok(())
 }
 
-/// Recomputes `prev_entry_at` and `next_stage_at` on every transition of `accounts` from
-/// their histories. A new transition is the next stage of older ones, and one written with
-/// an earlier `at` than some already stored changes their previous entries too, so the
-/// whole (short) history of each touched account is relinked rather than patched.
-async fn link_transitions(
+async fn insert_entries(
+    db: &impl ConnectionTrait,
+    rows: Vec<funnel_entry::Model>,
+) -> Result<(), AppError> {
+    if bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "workspace_id": r.workspace_id, "account_id": r.account_id,
+                    "stage": r.stage, "at": r.at,
+                })
+            })
+            .collect();
+        return bulk::exec(
+            db,
+            "INSERT INTO funnel_entry (id, workspace_id, account_id, stage, at) \
+             SELECT * FROM json_to_recordset($1::json) AS r(id uuid, workspace_id uuid, \
+             account_id uuid, stage text, at timestamptz)",
+            &json,
+            None,
+        )
+        .await;
+    }
+    let active = rows
+        .into_iter()
+        .map(super::all_set::<_, funnel_entry::ActiveModel>);
+    // 7 columns × 3,000 rows stays under SQLite's bound-parameter limit.
+    for chunk in chunked(active.collect(), 3_000) {
+        funnel_entry::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Recomputes `prev_entry_at` and `next_stage_at` on every funnel entry of `accounts` from
+/// their histories. A new entry is the next stage of older ones, and one written with an
+/// earlier `at` than some already stored changes their previous entries too, so each touched
+/// account's (short) history is relinked rather than patched.
+async fn link_entries(
     ws: Uuid,
     db: &impl ConnectionTrait,
     accounts: &[Uuid],
 ) -> Result<(), AppError> {
     use sea_orm::sea_query::Expr;
-    const PREV: &str = "(SELECT MAX(p.at) FROM stage_transition p \
-        WHERE p.account_id = stage_transition.account_id \
-        AND p.to_stage = stage_transition.to_stage \
-        AND (p.at < stage_transition.at \
-          OR (p.at = stage_transition.at AND p.id < stage_transition.id)))";
+    const PREV: &str = "(SELECT MAX(p.at) FROM funnel_entry p \
+        WHERE p.account_id = funnel_entry.account_id AND p.stage = funnel_entry.stage \
+        AND (p.at < funnel_entry.at OR (p.at = funnel_entry.at AND p.id < funnel_entry.id)))";
     let following: String = FUNNEL
         .windows(2)
         .map(|w| format!(" WHEN '{}' THEN '{}'", w[0], w[1]))
         .collect();
     let next = format!(
-        "(SELECT MIN(n.at) FROM stage_transition n \
-         WHERE n.account_id = stage_transition.account_id \
-         AND n.to_stage = CASE stage_transition.to_stage{following} END \
-         AND n.at >= stage_transition.at)"
+        "(SELECT MIN(n.at) FROM funnel_entry n \
+         WHERE n.account_id = funnel_entry.account_id \
+         AND n.stage = CASE funnel_entry.stage{following} END \
+         AND n.at >= funnel_entry.at)"
+    );
+    // Only rows whose links move are written: usually the new entry and the ones it is the
+    // next stage of, not the account's whole history again (dead row versions are what the
+    // funnel's scan pays for).
+    let changed = format!(
+        "(funnel_entry.prev_entry_at IS DISTINCT FROM {PREV} \
+         OR funnel_entry.next_stage_at IS DISTINCT FROM {next})"
     );
     for chunk in accounts.chunks(IN_CHUNK) {
-        stage_transition::Entity::update_many()
-            .col_expr(stage_transition::Column::PrevEntryAt, Expr::cust(PREV))
-            .col_expr(
-                stage_transition::Column::NextStageAt,
-                Expr::cust(next.clone()),
-            )
-            .filter(stage_transition::Column::WorkspaceId.eq(ws))
-            .filter(stage_transition::Column::AccountId.is_in(chunk.iter().copied()))
+        funnel_entry::Entity::update_many()
+            .col_expr(funnel_entry::Column::PrevEntryAt, Expr::cust(PREV))
+            .col_expr(funnel_entry::Column::NextStageAt, Expr::cust(next.clone()))
+            .filter(funnel_entry::Column::WorkspaceId.eq(ws))
+            .filter(funnel_entry::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(Expr::cust(changed.clone()))
             .exec(db)
             .await?;
     }

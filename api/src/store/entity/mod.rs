@@ -11,6 +11,7 @@ pub mod committee_member;
 pub mod contact;
 pub mod contact_activity;
 pub mod engagement_event;
+pub mod funnel_entry;
 pub mod marketing_spend;
 pub mod opportunity;
 pub mod outbox;

@@ -18,11 +18,6 @@ pub struct Model {
     /// `None` for the system.
     pub actor_id: Option<Uuid>,
     pub model_version: Option<i32>,
-    /// The account's previous entry into the same stage, by (at, id); `None` for its first.
-    /// Kept by `store::qualification::link_transitions`, which the funnel relies on.
-    pub prev_entry_at: Option<DateTimeUtc>,
-    /// The account's first entry into the funnel's following stage at or after this one.
-    pub next_stage_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
