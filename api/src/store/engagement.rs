@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use quorum_domain::score::ContactActivity;
@@ -41,41 +41,44 @@ pub async fn insert_events(
     db: &impl ConnectionTrait,
     rows: Vec<engagement_event::Model>,
 ) -> Result<(), AppError> {
-    let Some(oldest) = rows.iter().map(|r| r.occurred_at).min() else {
-        return Ok(());
-    };
-    let mut accounts: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    // Each account's oldest event in this batch; events are never removed, so a running
+    // minimum is exact. Only accounts it moves back are written.
+    let mut firsts: BTreeMap<(Uuid, Uuid), DateTime<Utc>> = BTreeMap::new();
     for r in &rows {
-        accounts
-            .entry(r.workspace_id)
-            .or_default()
-            .insert(r.account_id);
+        firsts
+            .entry((r.workspace_id, r.account_id))
+            .and_modify(|m| *m = (*m).min(r.occurred_at))
+            .or_insert(r.occurred_at);
     }
     insert_rows(db, rows).await?;
-    // An account whose first engagement is at or before the batch's oldest event keeps it;
-    // the rest (new ones, and those an older event arrived late for) take the minimum over
-    // their events, one index probe each.
-    for (ws, ids) in accounts {
-        let ids: Vec<Uuid> = ids.into_iter().collect();
-        for chunk in ids.chunks(IN_CHUNK) {
-            account::Entity::update_many()
-                .col_expr(
-                    account::Column::FirstEngagedAt,
-                    Expr::cust(
-                        "(SELECT MIN(e.occurred_at) FROM engagement_event e \
-                         WHERE e.account_id = account.id)",
-                    ),
-                )
-                .filter(account::Column::WorkspaceId.eq(ws))
-                .filter(account::Column::Id.is_in(chunk.iter().copied()))
-                .filter(
-                    Condition::any()
-                        .add(account::Column::FirstEngagedAt.is_null())
-                        .add(account::Column::FirstEngagedAt.gt(oldest)),
-                )
-                .exec(db)
-                .await?;
-        }
+    if bulk::json_rows(db) {
+        let json: Vec<serde_json::Value> = firsts
+            .iter()
+            .map(|((ws, id), at)| serde_json::json!({ "ws": ws, "id": id, "at": at }))
+            .collect();
+        return bulk::exec(
+            db,
+            "UPDATE account SET first_engaged_at = v.at \
+             FROM json_to_recordset($1::json) AS v(ws uuid, id uuid, at timestamptz) \
+             WHERE account.id = v.id AND account.workspace_id = v.ws \
+             AND (account.first_engaged_at IS NULL OR account.first_engaged_at > v.at)",
+            &json,
+            None,
+        )
+        .await;
+    }
+    for ((ws, id), at) in firsts {
+        account::Entity::update_many()
+            .col_expr(account::Column::FirstEngagedAt, Expr::value(at))
+            .filter(account::Column::WorkspaceId.eq(ws))
+            .filter(account::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(account::Column::FirstEngagedAt.is_null())
+                    .add(account::Column::FirstEngagedAt.gt(at)),
+            )
+            .exec(db)
+            .await?;
     }
     Ok(())
 }
