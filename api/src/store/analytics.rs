@@ -55,14 +55,20 @@ impl Reads {
             .transpose()?;
         // Without a permit, or if the second connection cannot be had, the report reads
         // everything through the first: slower, never wrong.
+        // A busy pool would make the report wait its whole acquire timeout for a connection
+        // that only saves it a few hundred milliseconds: it waits this long at most.
+        const SIDE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
         let side = match (snapshot, SIDE_READERS.try_acquire()) {
-            (Some(id), Ok(permit)) => match Self::pg_txn(db, Some(&id)).await {
-                Ok(txn) => Some((txn, permit)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "report reads on one connection");
-                    None
+            (Some(id), Ok(permit)) => {
+                match tokio::time::timeout(SIDE_WAIT, Self::pg_txn(db, Some(&id))).await {
+                    Ok(Ok(txn)) => Some((txn, permit)),
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "report reads on one connection");
+                        None
+                    }
+                    Err(_) => None,
                 }
-            },
+            }
             _ => None,
         };
         Ok(Self { main, side })
