@@ -284,29 +284,34 @@ pub async fn steps(
     let mut next_of = [Durations::of(&[]); FUNNEL.len()];
     let index = |s: &str| FUNNEL.iter().position(|f| *f == s);
     match db.get_database_backend() {
+        // Each stage's conversion times come back as one JSON array, and the percentiles are
+        // taken here: `json_agg` lets PostgreSQL hash the entries by stage, where the
+        // ordered-set `percentile_cont` made it sort them all by stage and then each stage's
+        // times again (BENCHMARKS.md, analytics, session 6).
         DatabaseBackend::Postgres => {
-            let secs = Expr::cust_with_exprs("date_part('epoch', $1 - $2)", [next.clone(), at]);
+            let secs = Expr::cust_with_exprs(
+                "json_agg(date_part('epoch', $1 - $2)) FILTER (WHERE $1 IS NOT NULL)",
+                [next, at],
+            );
             q.expr_as(Func::count(Expr::val(1)), Alias::new("entered"))
-                .expr_as(Func::count(next), Alias::new("count"))
-                .expr_as(percentile(0.5, secs.clone()), Alias::new("median"))
-                .expr_as(percentile(0.9, secs), Alias::new("p90"))
+                .expr_as(secs, Alias::new("secs"))
                 .add_group_by([stage]);
             #[derive(FromQueryResult)]
             struct Row {
                 stage: String,
                 entered: i64,
-                count: i64,
-                median: Option<f64>,
-                p90: Option<f64>,
+                secs: Option<serde_json::Value>,
             }
             for r in run::<Row>(db, &q).await? {
                 if let Some(i) = index(&r.stage) {
                     entered[i] = r.entered;
-                    next_of[i] = Durations {
-                        count: usize::try_from(r.count).unwrap_or(0),
-                        median: r.median,
-                        p90: r.p90,
-                    };
+                    let took: Vec<f64> = r
+                        .secs
+                        .as_ref()
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+                        .unwrap_or_default();
+                    next_of[i] = Durations::of(&took);
                 }
             }
         }
