@@ -203,12 +203,8 @@ pub async fn upsert_many(
         }
         out.push(model);
     }
-    // SQLite caps bound parameters per statement (32,766); 29 columns × 500 rows stays under.
-    for chunk in chunked(inserts, 500) {
-        account::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    // 29 columns × 500 rows.
+    super::insert_chunked(db, inserts, 500).await?;
     for chunk in tech_replaced.chunks(IN_CHUNK) {
         account_technology::Entity::delete_many()
             .filter(account_technology::Column::WorkspaceId.eq(ws.get()))
@@ -216,11 +212,7 @@ pub async fn upsert_many(
             .exec(db)
             .await?;
     }
-    for chunk in chunked(tech_rows, 2_000) {
-        account_technology::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    super::insert_chunked(db, tech_rows, 2_000).await?;
     Ok(out)
 }
 

@@ -249,11 +249,7 @@ pub async fn upsert_many(
         }
         out.push(model);
     }
-    for chunk in account::chunked(inserts, 1_000) {
-        contact::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    super::insert_chunked(db, inserts, 1_000).await?;
     Ok(Upserted {
         rows: out,
         accounts,

@@ -114,13 +114,8 @@ async fn insert_rows(
     let active = rows
         .into_iter()
         .map(super::all_set::<_, engagement_event::ActiveModel>);
-    // 9 columns × 2,000 rows stays under SQLite's bound-parameter limit.
-    for chunk in chunked(active.collect(), 2_000) {
-        engagement_event::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    // 9 columns × 2,000 rows.
+    super::insert_chunked(db, active.collect(), 2_000).await
 }
 
 /// Every stored event of one contact, oldest first (for rebuilding its aggregates).
@@ -256,11 +251,7 @@ pub async fn insert_history(
     let active = rows
         .into_iter()
         .map(super::all_set::<_, score_history::ActiveModel>);
-    for chunk in chunked(active.collect(), 2_000) {
-        score_history::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    super::insert_chunked(db, active.collect(), 2_000).await?;
     Ok(())
 }
 

@@ -65,6 +65,25 @@ where
     m.into_active_model().reset_all()
 }
 
+/// Inserts `rows` in statements of at most `per` rows each: SQLite caps the bound parameters
+/// of one statement (32,766), so `per` × the table's columns must stay under that.
+pub(crate) async fn insert_chunked<A>(
+    db: &impl sea_orm::ConnectionTrait,
+    rows: Vec<A>,
+    per: usize,
+) -> Result<(), crate::error::AppError>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    use sea_orm::EntityTrait as _;
+    for chunk in account::chunked(rows, per) {
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// An optional field of an upsert: left out keeps the stored value, `null` clears it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Patch<T> {

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{account, funnel_entry, outbox, stage_transition};
-use super::{IN_CHUNK, account::chunked, bulk};
+use super::{IN_CHUNK, bulk};
 use crate::error::AppError;
 
 /// Moves accounts to new stages; `manual` says a person set it.
@@ -124,13 +124,8 @@ async fn insert_entries(
     let active = rows
         .into_iter()
         .map(super::all_set::<_, funnel_entry::ActiveModel>);
-    // 7 columns × 3,000 rows stays under SQLite's bound-parameter limit.
-    for chunk in chunked(active.collect(), 3_000) {
-        funnel_entry::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    // 7 columns × 3,000 rows.
+    super::insert_chunked(db, active.collect(), 3_000).await
 }
 
 /// Recomputes `prev_entry_at` and `next_stage_at` on every funnel entry of `accounts` from
@@ -208,12 +203,8 @@ async fn insert_rows(
         .iter()
         .cloned()
         .map(super::all_set::<_, stage_transition::ActiveModel>);
-    // 10 columns × 3,000 rows stays under SQLite's bound-parameter limit.
-    for chunk in chunked(active.collect(), 3_000) {
-        stage_transition::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    // 10 columns × 3,000 rows.
+    super::insert_chunked(db, active.collect(), 3_000).await?;
     Ok(())
 }
 
@@ -292,11 +283,7 @@ pub async fn append(
         .iter()
         .cloned()
         .map(super::all_set::<_, outbox::ActiveModel>);
-    for chunk in chunked(active.collect(), 3_000) {
-        outbox::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
+    super::insert_chunked(db, active.collect(), 3_000).await?;
     Ok(rows)
 }
 
