@@ -47,7 +47,9 @@ LINKS = """
 INSERT INTO funnel_entry (id, workspace_id, account_id, stage, at)
   SELECT id, workspace_id, account_id, to_stage, at FROM stage_transition
   WHERE to_stage IN ('ENGAGED', 'MQL', 'SQL', 'OPPORTUNITY', 'WON');
+UPDATE account SET first_engaged_at = (SELECT min(e.occurred_at) FROM engagement_event e WHERE e.account_id = account.id);
 UPDATE funnel_entry SET
+  first_engaged_at = (SELECT a.first_engaged_at FROM account a WHERE a.id = funnel_entry.account_id),
   prev_entry_at = (SELECT max(p.at) FROM funnel_entry p WHERE p.account_id = funnel_entry.account_id
     AND p.stage = funnel_entry.stage
     AND (p.at < funnel_entry.at OR (p.at = funnel_entry.at AND p.id < funnel_entry.id))),
@@ -55,7 +57,6 @@ UPDATE funnel_entry SET
     AND n.stage = CASE funnel_entry.stage WHEN 'ENGAGED' THEN 'MQL' WHEN 'MQL' THEN 'SQL'
       WHEN 'SQL' THEN 'OPPORTUNITY' WHEN 'OPPORTUNITY' THEN 'WON' END
     AND n.at >= funnel_entry.at);
-UPDATE account SET first_engaged_at = (SELECT min(e.occurred_at) FROM engagement_event e WHERE e.account_id = account.id);
 VACUUM ANALYZE;
 """
 
@@ -122,10 +123,9 @@ SQL_FUNNEL = f"""SELECT stage, count(*), count(next_stage_at),
   percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', next_stage_at - at))
 FROM funnel_entry WHERE {first_entry()} AND stage IN ('ENGAGED', 'MQL', 'SQL', 'OPPORTUNITY', 'WON')
 GROUP BY stage;
-SELECT count(a.first_engaged_at), percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', t.at - a.first_engaged_at)),
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', t.at - a.first_engaged_at))
-FROM funnel_entry t LEFT JOIN account a ON a.id = t.account_id AND a.first_engaged_at <= t.at
-WHERE {first_entry("t.")} AND t.stage = 'SQL';
+SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', at - first_engaged_at)),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY date_part('epoch', at - first_engaged_at))
+FROM funnel_entry WHERE {first_entry()} AND stage = 'SQL' AND first_engaged_at <= at;
 WITH w AS (SELECT id, account_id, at FROM funnel_entry WHERE {first_entry()} AND stage = 'WON')
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', w.at - l.last))
 FROM w CROSS JOIN LATERAL (SELECT max(at) AS last FROM funnel_entry t WHERE t.workspace_id = '{{ws}}'

@@ -19,6 +19,7 @@ mod m20261123_000011_create_relay;
 mod m20261123_000012_create_segment;
 mod m20261123_000013_create_analytics;
 mod m20261123_000014_funnel_links;
+mod m20261123_000015_funnel_first_engagement;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_create_segment::Migration),
             Box::new(m20261123_000013_create_analytics::Migration),
             Box::new(m20261123_000014_funnel_links::Migration),
+            Box::new(m20261123_000015_funnel_first_engagement::Migration),
         ]
     }
 }

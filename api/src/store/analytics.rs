@@ -103,9 +103,27 @@ impl Reads {
         &self.main
     }
 
-    /// The second transaction, or the first when there is none.
-    pub fn side(&self) -> &DatabaseTransaction {
-        self.side.as_ref().map_or(&self.main, |(t, _)| t)
+    /// The report's connections: the first, and the second when there is one.
+    pub fn connections(&self) -> (&DatabaseTransaction, Option<&DatabaseTransaction>) {
+        (&self.main, self.side.as_ref().map(|(t, _)| t))
+    }
+}
+
+/// A report's statements, handed out one at a time to whichever connection is free (list
+/// the longest first), each with its place in the list.
+pub struct Queue<J>(std::sync::Mutex<std::iter::Enumerate<std::vec::IntoIter<J>>>);
+
+impl<J> Queue<J> {
+    pub fn new(jobs: Vec<J>) -> Self {
+        Self(std::sync::Mutex::new(jobs.into_iter().enumerate()))
+    }
+
+    pub fn next(&self) -> Result<Option<(usize, J)>, AppError> {
+        let mut jobs = self
+            .0
+            .lock()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("report queue poisoned")))?;
+        Ok(jobs.next())
     }
 }
 
@@ -149,35 +167,26 @@ pub struct Pair {
     pub other: Option<DateTime<Utc>>,
 }
 
-/// What to pair each entry with (the funnel's next steps come from `steps`).
-pub enum Then<'a> {
-    /// The last entry into this stage at or before it.
-    LastStage(&'a str),
-    /// The account's first engagement at or before it.
-    FirstEngagement,
-}
-
-/// Seconds from each account's entry into `stage` in the window to the instant `then` names,
-/// over the accounts that have one.
+/// Seconds from each account's last entry into `earlier` to its first entry into `stage` in
+/// the window (at or after the former), over the accounts that have one.
 pub async fn durations(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     window: Window,
     stage: &str,
-    then: Then<'_>,
+    earlier: &str,
 ) -> Result<Durations, AppError> {
-    let pairs = entries(scope, window, stage, then);
+    let pairs = entries(scope, window, stage, earlier);
     match db.get_database_backend() {
         // Percentiles in the database: shipping every pair to the server and parsing its
         // timestamps costs more than the query itself on a large workspace.
         DatabaseBackend::Postgres => {
             let p = Alias::new("p");
-            // The other instant is after the entry or before it, depending on `then`.
             let secs = Expr::cust_with_exprs(
-                "ABS(date_part('epoch', $1 - $2))",
+                "date_part('epoch', $1 - $2)",
                 [
-                    Expr::col((p.clone(), Alias::new("other"))),
                     Expr::col((p.clone(), Alias::new("entered"))),
+                    Expr::col((p.clone(), Alias::new("other"))),
                 ],
             );
             let q = Query::select()
@@ -232,11 +241,13 @@ impl Pair {
 }
 
 /// What one funnel step measured: accounts that entered it, how many went on to the next
-/// step, and in how many seconds.
+/// step and in how many seconds, and (when asked) how long after their first engagement
+/// they entered.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
     pub entered: i64,
     pub next: Durations,
+    pub since_engaged: Durations,
 }
 
 /// Narrows `q` (over funnel entries aliased `t`) to each account's first entry into one of
@@ -263,129 +274,136 @@ fn first_entries(
         .cond_where(scope.holds(col(fe::Column::AccountId)));
 }
 
-/// The funnel's steps (`FUNNEL[i]` converting to `FUNNEL[i + 1]`) in one pass over the
-/// window's funnel entries: each account's first entry into each stage in the window, and its
-/// first entry into the next stage at or after that (`next_stage_at`, kept as transitions
-/// are written).
-pub async fn steps(
+/// One funnel step (`stage` converting to the one after it in `FUNNEL`) from the window's
+/// entries into `stage` alone: each account's first entry into it in the window, its first
+/// entry into the next stage at or after that (`next_stage_at`), and with `since_engaged`
+/// its first engagement before it (`first_engaged_at`), all kept on the entry as it is
+/// written. On PostgreSQL one stage is one range of a covering index, so the steps can run
+/// on separate connections without reading each other's rows.
+pub async fn step(
     db: &impl ConnectionTrait,
     scope: Scope<'_>,
     window: Window,
-) -> Result<Vec<Step>, AppError> {
+    stage: &str,
+    since_engaged: bool,
+) -> Result<Step, AppError> {
     let t = Alias::new("t");
     let at = Expr::col((t.clone(), fe::Column::At));
     let next = Expr::col((t.clone(), fe::Column::NextStageAt));
-    let stage = Expr::col((t.clone(), fe::Column::Stage));
+    let engaged = Expr::col((t.clone(), fe::Column::FirstEngagedAt));
     let mut q = Query::select();
-    q.expr_as(stage.clone(), Alias::new("stage"))
-        .from_as(fe::Entity, t.clone());
-    first_entries(&mut q, &t, scope, window, &FUNNEL);
-    let mut entered = [0_i64; FUNNEL.len()];
-    let mut next_of = [Durations::of(&[]); FUNNEL.len()];
-    let index = |s: &str| FUNNEL.iter().position(|f| *f == s);
+    q.from_as(fe::Entity, t.clone());
+    first_entries(&mut q, &t, scope, window, &[stage]);
     match db.get_database_backend() {
-        // Each stage's conversion times come back as one JSON array, and the percentiles are
-        // taken here: `json_agg` lets PostgreSQL hash the entries by stage, where the
-        // ordered-set `percentile_cont` made it sort them all by stage and then each stage's
-        // times again (BENCHMARKS.md, analytics, session 6).
+        // Each list of seconds comes back as one JSON array and the percentiles are taken
+        // here: the ordered-set `percentile_cont` sorts in the database for no gain, and
+        // shipping the pairs row by row costs more than the scan (BENCHMARKS.md, analytics).
         DatabaseBackend::Postgres => {
-            let secs = Expr::cust_with_exprs(
-                "json_agg(date_part('epoch', $1 - $2)) FILTER (WHERE $1 IS NOT NULL)",
-                [next, at],
-            );
+            let secs = |later: &Expr, earlier: &Expr, when: &str| {
+                Expr::cust_with_exprs(
+                    format!("json_agg(date_part('epoch', $1 - $2)) FILTER (WHERE {when})"),
+                    [later.clone(), earlier.clone()],
+                )
+            };
             q.expr_as(Func::count(Expr::val(1)), Alias::new("entered"))
-                .expr_as(secs, Alias::new("secs"))
-                .add_group_by([stage]);
+                .expr_as(secs(&next, &at, "$1 IS NOT NULL"), Alias::new("next"));
+            if since_engaged {
+                q.expr_as(secs(&at, &engaged, "$2 <= $1"), Alias::new("engaged"));
+            } else {
+                q.expr_as(Expr::cust("NULL::json"), Alias::new("engaged"));
+            }
             #[derive(FromQueryResult)]
             struct Row {
-                stage: String,
                 entered: i64,
-                secs: Option<serde_json::Value>,
+                next: Option<serde_json::Value>,
+                engaged: Option<serde_json::Value>,
             }
-            for r in run::<Row>(db, &q).await? {
-                if let Some(i) = index(&r.stage) {
-                    entered[i] = r.entered;
-                    let took: Vec<f64> = r
-                        .secs
-                        .as_ref()
-                        .and_then(|v| v.as_array())
-                        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-                        .unwrap_or_default();
-                    next_of[i] = Durations::of(&took);
-                }
-            }
+            let seconds = |v: &Option<serde_json::Value>| -> Vec<f64> {
+                v.as_ref()
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+                    .unwrap_or_default()
+            };
+            let row = run::<Row>(db, &q).await?.into_iter().next();
+            Ok(row.map_or(
+                Step {
+                    entered: 0,
+                    next: Durations::of(&[]),
+                    since_engaged: Durations::of(&[]),
+                },
+                |r| Step {
+                    entered: r.entered,
+                    next: Durations::of(&seconds(&r.next)),
+                    since_engaged: Durations::of(&seconds(&r.engaged)),
+                },
+            ))
         }
-        // SQLite has no percentile aggregate: the pairs come here.
+        // SQLite has no percentile aggregate: the instants come here.
         _ => {
             q.expr_as(at, Alias::new("entered"))
-                .expr_as(next, Alias::new("other"));
+                .expr_as(next, Alias::new("next"))
+                .expr_as(engaged, Alias::new("engaged"));
             #[derive(FromQueryResult)]
             struct Row {
-                stage: String,
                 entered: DateTime<Utc>,
-                other: Option<DateTime<Utc>>,
+                next: Option<DateTime<Utc>>,
+                engaged: Option<DateTime<Utc>>,
             }
-            let mut took: Vec<Vec<f64>> = vec![Vec::new(); FUNNEL.len()];
-            for r in run::<Row>(db, &q).await? {
-                if let Some(i) = index(&r.stage) {
-                    entered[i] += 1;
-                    took[i].extend(Pair::seconds(&Pair {
+            let rows = run::<Row>(db, &q).await?;
+            let next: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| {
+                    Pair::seconds(&Pair {
                         entered: r.entered,
-                        other: r.other,
-                    }));
-                }
-            }
-            for (n, took) in next_of.iter_mut().zip(&took) {
-                *n = Durations::of(took);
-            }
+                        other: r.next,
+                    })
+                })
+                .collect();
+            let engaged: Vec<f64> = rows
+                .iter()
+                .filter(|r| since_engaged && r.engaged.is_some_and(|e| e <= r.entered))
+                .filter_map(|r| {
+                    Pair::seconds(&Pair {
+                        entered: r.entered,
+                        other: r.engaged,
+                    })
+                })
+                .collect();
+            Ok(Step {
+                entered: i64::try_from(rows.len()).unwrap_or(i64::MAX),
+                next: Durations::of(&next),
+                since_engaged: Durations::of(&engaged),
+            })
         }
     }
-    Ok(entered
-        .into_iter()
-        .zip(next_of)
-        .map(|(entered, next)| Step { entered, next })
-        .collect())
 }
 
 /// Each account in scope that entered `stage` in the window (its first entry there), paired
-/// as `then` says: the query.
-fn entries(scope: Scope<'_>, window: Window, stage: &str, then: Then<'_>) -> SelectStatement {
+/// with its last entry into `earlier` at or before it: the query.
+fn entries(scope: Scope<'_>, window: Window, stage: &str, earlier: &str) -> SelectStatement {
     let (e, n) = (Alias::new("e"), Alias::new("n"));
     let entered = Expr::col((e.clone(), fe::Column::At));
+    let at = Expr::col((n.clone(), fe::Column::At));
     let mut q = Query::select();
     q.expr_as(entered.clone(), Alias::new("entered"))
         .from_as(fe::Entity, e.clone());
     first_entries(&mut q, &e, scope, window, &[stage]);
-    let account_of_e = Expr::col((e.clone(), fe::Column::AccountId));
-    match then {
-        Then::LastStage(s) => {
-            let at = Expr::col((n.clone(), fe::Column::At));
-            q.expr_as(Func::max(at.clone()), Alias::new("other"))
-                .join_as(
-                    JoinType::LeftJoin,
-                    fe::Entity,
-                    n.clone(),
-                    Cond::all()
-                        .add(Expr::col((n.clone(), fe::Column::WorkspaceId)).eq(scope.ws.get()))
-                        .add(Expr::col((n.clone(), fe::Column::AccountId)).eq(account_of_e))
-                        .add(Expr::col((n.clone(), fe::Column::Stage)).eq(s))
-                        .add(at.lte(entered.clone())),
+    q.expr_as(Func::max(at.clone()), Alias::new("other"))
+        .join_as(
+            JoinType::LeftJoin,
+            fe::Entity,
+            n.clone(),
+            Cond::all()
+                .add(Expr::col((n.clone(), fe::Column::WorkspaceId)).eq(scope.ws.get()))
+                .add(
+                    Expr::col((n.clone(), fe::Column::AccountId))
+                        .equals((e.clone(), fe::Column::AccountId)),
                 )
-                .group_by_col((e.clone(), fe::Column::Id))
-                .group_by_col((e, fe::Column::At));
-        }
-        Then::FirstEngagement => {
-            let first = Expr::col((n.clone(), account::Column::FirstEngagedAt));
-            q.expr_as(first.clone(), Alias::new("other")).join_as(
-                JoinType::LeftJoin,
-                account::Entity,
-                n.clone(),
-                Cond::all()
-                    .add(Expr::col((n, account::Column::Id)).eq(account_of_e))
-                    .add(first.lte(entered)),
-            );
-        }
-    }
+                .add(Expr::col((n, fe::Column::Stage)).eq(earlier))
+                .add(at.lte(entered)),
+        )
+        .group_by_col((e.clone(), fe::Column::Id))
+        .group_by_col((e, fe::Column::At));
     q
 }
 

@@ -51,6 +51,9 @@ pub async fn insert_events(
             .or_insert(r.occurred_at);
     }
     insert_rows(db, rows).await?;
+    // Funnel entries carry a copy of the first engagement (time to SQL reads it there): the
+    // entries of accounts it moved take the new one. An account's first events usually come
+    // before any entry, so there is mostly nothing to copy.
     if bulk::json_rows(db) {
         let json: Vec<serde_json::Value> = firsts
             .iter()
@@ -58,17 +61,21 @@ pub async fn insert_events(
             .collect();
         return bulk::exec(
             db,
-            "UPDATE account SET first_engaged_at = v.at \
+            "WITH moved AS (UPDATE account SET first_engaged_at = v.at \
              FROM json_to_recordset($1::json) AS v(ws uuid, id uuid, at timestamptz) \
              WHERE account.id = v.id AND account.workspace_id = v.ws \
-             AND (account.first_engaged_at IS NULL OR account.first_engaged_at > v.at)",
+             AND (account.first_engaged_at IS NULL OR account.first_engaged_at > v.at) \
+             RETURNING account.id, account.first_engaged_at) \
+             UPDATE funnel_entry SET first_engaged_at = moved.first_engaged_at FROM moved \
+             WHERE funnel_entry.account_id = moved.id",
             &json,
             None,
         )
         .await;
     }
+    let mut moved: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for ((ws, id), at) in firsts {
-        account::Entity::update_many()
+        let res = account::Entity::update_many()
             .col_expr(account::Column::FirstEngagedAt, Expr::value(at))
             .filter(account::Column::WorkspaceId.eq(ws))
             .filter(account::Column::Id.eq(id))
@@ -79,6 +86,12 @@ pub async fn insert_events(
             )
             .exec(db)
             .await?;
+        if res.rows_affected > 0 {
+            moved.entry(ws).or_default().push(id);
+        }
+    }
+    for (ws, ids) in moved {
+        super::qualification::copy_first_engagement(ws, db, &ids).await?;
     }
     Ok(())
 }

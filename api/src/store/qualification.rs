@@ -81,6 +81,7 @@ pub async fn insert_transitions(
             at: r.at,
             prev_entry_at: None,
             next_stage_at: None,
+            first_engaged_at: None,
         })
         .collect();
     let mut accounts: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
@@ -129,15 +130,15 @@ async fn insert_entries(
 }
 
 /// Recomputes `prev_entry_at` and `next_stage_at` on every funnel entry of `accounts` from
-/// their histories. A new entry is the next stage of older ones, and one written with an
-/// earlier `at` than some already stored changes their previous entries too, so each touched
-/// account's (short) history is relinked rather than patched.
+/// their histories, and copies their accounts' first engagement. A new entry is the next stage
+/// of older ones, and one written with an earlier `at` than some already stored changes their
+/// previous entries too, so each touched account's (short) history is relinked rather than
+/// patched.
 async fn link_entries(
     ws: Uuid,
     db: &impl ConnectionTrait,
     accounts: &[Uuid],
 ) -> Result<(), AppError> {
-    use sea_orm::sea_query::Expr;
     const PREV: &str = "(SELECT MAX(p.at) FROM funnel_entry p \
         WHERE p.account_id = funnel_entry.account_id AND p.stage = funnel_entry.stage \
         AND (p.at < funnel_entry.at OR (p.at = funnel_entry.at AND p.id < funnel_entry.id)))";
@@ -151,20 +152,65 @@ async fn link_entries(
          AND n.stage = CASE funnel_entry.stage{following} END \
          AND n.at >= funnel_entry.at)"
     );
-    // Only rows whose links move are written: usually the new entry and the ones it is the
-    // next stage of, not the account's whole history again (dead row versions are what the
-    // funnel's scan pays for).
-    let changed = format!(
-        "(funnel_entry.prev_entry_at IS DISTINCT FROM {PREV} \
-         OR funnel_entry.next_stage_at IS DISTINCT FROM {next})"
-    );
+    relink(
+        ws,
+        db,
+        accounts,
+        &[
+            (funnel_entry::Column::PrevEntryAt, PREV),
+            (funnel_entry::Column::NextStageAt, &next),
+            (funnel_entry::Column::FirstEngagedAt, FIRST_ENGAGED),
+        ],
+    )
+    .await
+}
+
+/// The account's first engagement, for an `UPDATE funnel_entry`.
+const FIRST_ENGAGED: &str = "(SELECT a.first_engaged_at FROM account a \
+    WHERE a.id = funnel_entry.account_id)";
+
+/// Copies the first engagement of `accounts` onto their funnel entries, after events moved it.
+pub(super) async fn copy_first_engagement(
+    ws: Uuid,
+    db: &impl ConnectionTrait,
+    accounts: &[Uuid],
+) -> Result<(), AppError> {
+    relink(
+        ws,
+        db,
+        accounts,
+        &[(funnel_entry::Column::FirstEngagedAt, FIRST_ENGAGED)],
+    )
+    .await
+}
+
+/// Sets each of `cols` to its SQL expression on the funnel entries of `accounts`. Only rows
+/// where one of them moves are written: usually the new entry and the ones it is the next
+/// stage of, not the account's whole history again (dead row versions are what the funnel's
+/// scan pays for).
+async fn relink(
+    ws: Uuid,
+    db: &impl ConnectionTrait,
+    accounts: &[Uuid],
+    cols: &[(funnel_entry::Column, &str)],
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
+    let changed = cols
+        .iter()
+        .map(|(c, e)| {
+            let name = sea_orm::IdenStatic::as_str(c);
+            format!("funnel_entry.{name} IS DISTINCT FROM {e}")
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
     for chunk in accounts.chunks(IN_CHUNK) {
-        funnel_entry::Entity::update_many()
-            .col_expr(funnel_entry::Column::PrevEntryAt, Expr::cust(PREV))
-            .col_expr(funnel_entry::Column::NextStageAt, Expr::cust(next.clone()))
-            .filter(funnel_entry::Column::WorkspaceId.eq(ws))
+        let mut q = funnel_entry::Entity::update_many();
+        for (c, e) in cols {
+            q = q.col_expr(*c, Expr::cust(e.to_string()));
+        }
+        q.filter(funnel_entry::Column::WorkspaceId.eq(ws))
             .filter(funnel_entry::Column::AccountId.is_in(chunk.iter().copied()))
-            .filter(Expr::cust(changed.clone()))
+            .filter(Expr::cust(format!("({changed})")))
             .exec(db)
             .await?;
     }

@@ -8,14 +8,14 @@ use chrono::{DateTime, Utc};
 use quorum_domain::filter::AccountFilter;
 use quorum_domain::metrics::{Durations, ratio, velocity};
 use quorum_domain::value::{Role, WorkspaceId};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use crate::auth::{RoleGuard, viewer};
 use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::object::{Stage, parse_id};
 use crate::graphql::state;
 use crate::store;
-use crate::store::analytics::{Deal, Scope, Then, Window};
+use crate::store::analytics::{Deal, Queue, Scope, Step, Window};
 use crate::store::entity::segment;
 
 const SECONDS_PER_HOUR: f64 = 3_600.0;
@@ -192,6 +192,60 @@ async fn segment_of(
     Ok(Some((row, filter)))
 }
 
+/// One statement of the funnel report.
+enum Part {
+    /// `STEPS[i]`.
+    Step(usize),
+    SqlToWon,
+    Revenue,
+    Spend,
+}
+
+/// What a [`Part`] measured.
+enum Got {
+    Step(Step),
+    Took(Durations),
+    Sum(Option<f64>),
+}
+
+/// What every part of one funnel report reads over.
+struct Env<'a> {
+    scope: Scope<'a>,
+    w: Window,
+    ws: WorkspaceId,
+    segment_id: Option<uuid::Uuid>,
+}
+
+/// Measures parts from `queue` on `db` until none is left.
+async fn drain(
+    db: &DatabaseTransaction,
+    queue: &Queue<Part>,
+    env: &Env<'_>,
+) -> AppResult<Vec<(usize, Got)>> {
+    let (scope, w) = (env.scope, env.w);
+    let mut done = Vec::new();
+    while let Some((i, part)) = queue.next()? {
+        let got = match part {
+            Part::Step(i) => {
+                let since = STEPS[i].0 == Stage::Sql;
+                Got::Step(store::analytics::step(db, scope, w, STEP_NAMES[i], since).await?)
+            }
+            Part::SqlToWon => {
+                Got::Took(store::analytics::durations(db, scope, w, "WON", "SQL").await?)
+            }
+            Part::Revenue => Got::Sum(Some(
+                store::analytics::sql_sourced_revenue(db, scope, w).await?,
+            )),
+            Part::Spend => Got::Sum(store::analytics::spend(env.ws, db, w, env.segment_id).await?),
+        };
+        done.push((i, got));
+    }
+    Ok(done)
+}
+
+/// `STEPS`' stages as stored: `store::analytics::FUNNEL`.
+const STEP_NAMES: [&str; 5] = store::analytics::FUNNEL;
+
 /// The funnel's steps, each converting to the next: `store::analytics::FUNNEL`'s order, by
 /// which transitions are linked to their next stage as they are written.
 const STEPS: [(Stage, Option<Stage>); 5] = [
@@ -218,21 +272,51 @@ impl AnalyticsQuery {
             let reads = store::analytics::Reads::begin(&state(ctx)?.db).await?;
             let r = Report::new(ctx, reads.main(), from, to, segment_id.as_ref()).await?;
             let (w, scope, segment) = (r.window, r.scope(), &r.segment);
-            // The steps take as long as everything else together: the rest runs beside them.
-            let rest = async {
-                let db = reads.side();
-                let to_sql =
-                    store::analytics::durations(db, scope, w, "SQL", Then::FirstEngagement).await?;
-                let to_won =
-                    store::analytics::durations(db, scope, w, "WON", Then::LastStage("SQL"))
-                        .await?;
-                let revenue = store::analytics::sql_sourced_revenue(db, scope, w).await?;
-                let segment_id = segment.as_ref().map(|(s, _)| s.id);
-                let spend = store::analytics::spend(r.ws, db, w, segment_id).await?;
-                AppResult::Ok((to_sql, to_won, revenue, spend))
+            // One statement per figure, spread over the report's connections; the steps
+            // with the most entries first.
+            let mut parts: Vec<Part> = (0..STEPS.len()).map(Part::Step).collect();
+            parts.extend([Part::Revenue, Part::SqlToWon, Part::Spend]);
+            let env = Env {
+                scope,
+                w,
+                ws: r.ws,
+                segment_id: segment.as_ref().map(|(s, _)| s.id),
             };
-            let (figures, (to_sql, to_won, revenue, spend)) =
-                tokio::try_join!(store::analytics::steps(reads.main(), scope, w), rest)?;
+            let queue = Queue::new(parts);
+            let mut got = match reads.connections() {
+                (main, Some(side)) => {
+                    let (mut a, b) =
+                        tokio::try_join!(drain(main, &queue, &env), drain(side, &queue, &env))?;
+                    a.extend(b);
+                    a
+                }
+                (main, None) => drain(main, &queue, &env).await?,
+            };
+            got.sort_by_key(|(i, _)| *i);
+            let got = got.into_iter().map(|(_, g)| g);
+            let mut figures: Vec<Step> = Vec::new();
+            let (mut to_won, mut sums) = (None, Vec::new());
+            for g in got {
+                match g {
+                    Got::Step(s) => figures.push(s),
+                    Got::Took(d) => to_won = Some(d),
+                    Got::Sum(v) => sums.push(v),
+                }
+            }
+            let (revenue, spend) = match sums[..] {
+                [revenue, spend] => (revenue.unwrap_or(0.0), spend),
+                _ => {
+                    return Err(AppError::internal(anyhow::anyhow!(
+                        "funnel figures missing"
+                    )));
+                }
+            };
+            let to_won = to_won.unwrap_or(Durations::of(&[]));
+            let to_sql = STEPS
+                .iter()
+                .zip(&figures)
+                .find(|((s, _), _)| *s == Stage::Sql)
+                .map_or(Durations::of(&[]), |(_, f)| f.since_engaged);
             let sqls = STEPS
                 .iter()
                 .zip(&figures)

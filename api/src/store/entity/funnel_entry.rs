@@ -18,6 +18,9 @@ pub struct Model {
     pub prev_entry_at: Option<DateTimeUtc>,
     /// The first entry into the following stage at or after this one.
     pub next_stage_at: Option<DateTimeUtc>,
+    /// The account's first engagement (`account.first_engaged_at`), copied here so that time
+    /// to SQL reads entries alone.
+    pub first_engaged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
