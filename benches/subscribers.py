@@ -31,6 +31,7 @@ latencies bound the client rather than the server. Prints JSON for BENCHMARKS.md
 
 import argparse
 import asyncio
+import gc
 import http.client
 import json
 import os
@@ -279,6 +280,23 @@ async def amain(args):
         await drive(0, args.warmup, min(args.rate, 20), "w", 1)
         await asyncio.sleep(3)
 
+        # The client's own event-loop lag while it drives and receives: if it is large, the
+        # latencies below are the client's queueing, not the server's.
+        loop_lag = []
+
+        async def watch_loop():
+            while not stop.is_set():
+                t = time.perf_counter()
+                await asyncio.sleep(0.01)
+                loop_lag.append(time.perf_counter() - t - 0.01)
+
+        tasks.append(asyncio.create_task(watch_loop()))
+        # Ten thousand sockets' objects make each full collection a pause of the whole client;
+        # those objects live for the run, so they are frozen out of collection, and the cycle
+        # collector stays off while the client measures.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         cpu_before = [cpu_s(s.pid) for s in servers]
         me_before, wall_before = thread_cpu_s(), time.perf_counter()
         delivered_before = client.delivered
@@ -307,7 +325,8 @@ async def amain(args):
         shutil.rmtree(data_dir, ignore_errors=True)
 
     # Per promotion: expected sockets = the assigned rep's + every manager's.
-    lat, ingest_lat = [], []
+    lat, ingest_lat, timeline = [], [], {}
+    lat_mgr, lat_rep = [], []
     expected = received = missing_promos = 0
     missing_examples = []
     for accts, t0, rtt in results:
@@ -324,6 +343,9 @@ async def amain(args):
                     missing_examples.append({"account": a, "rep_known": rep is not None, "got": len(got), "want": len(want)})
                 continue
             lat.append(max(got[i] for i in want) - t0)
+            lat_mgr.append(max(got[i] for i in manager_idx) - t0)
+            lat_rep.append(max(got[i] for i in sockets_of_rep.get(rep, [])) - t0)
+            timeline.setdefault(int((t0 - results[0][1]) // 5) * 5, []).append(lat[-1])
     promotions = sum(len(a) for a, _, _ in results)
     closes = {}
     for s in socks:
@@ -346,6 +368,10 @@ async def amain(args):
         "duplicates": sum(s.dups for s in socks),
         "latency_p50_ms": ms(statistics.median(lat)) if lat else None, "latency_p99_ms": ms(pct(lat, 99)) if lat else None,
         "latency_max_ms": ms(max(lat)) if lat else None,
+        "latency_managers_p50_p99_ms": [ms(statistics.median(lat_mgr)), ms(pct(lat_mgr, 99))] if lat_mgr else None,
+        "latency_reps_p50_p99_ms": [ms(statistics.median(lat_rep)), ms(pct(lat_rep, 99))] if lat_rep else None,
+        "latency_by_5s_p50_max_ms": [[k, ms(statistics.median(v)), ms(max(v))] for k, v in sorted(timeline.items())],
+        "client_loop_lag_p50_p99_max_ms": [ms(statistics.median(loop_lag)), ms(pct(loop_lag, 99)), ms(max(loop_lag))] if loop_lag else None,
         "server_cpu_share_of_machine": round(sum(cpu) / wall / os.cpu_count(), 3),
         "server_cpu_cores": [round(c / wall, 2) for c in cpu],
         "client_cpu_cores": round(me / wall, 2),
