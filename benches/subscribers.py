@@ -79,6 +79,26 @@ def metrics(port):
         if line.startswith("quorum_") and " " in line and "{" not in line:
             k, v = line.rsplit(" ", 1)
             out[k] = float(v)
+        elif line.startswith("quorum_live_delivery_seconds_bucket{"):
+            # stage="…",le="…"} n  ->  out["delivery"][stage][le] = n (cumulative)
+            labels, n = line.split("{", 1)[1].rsplit("} ", 1)
+            kv = dict(p.split("=", 1) for p in labels.split(","))
+            stage, le = kv["stage"].strip('"'), kv["le"].strip('"')
+            out.setdefault("delivery", {}).setdefault(stage, {})[le] = float(n)
+    return out
+
+
+def bucket_quantiles(before, after):
+    """Per delivery stage, the count in the window and the upper bucket bounds holding its
+    p50 and p99 (from the server's cumulative histograms at the window's two ends)."""
+    out = {}
+    for stage, end in (after.get("delivery") or {}).items():
+        start = (before.get("delivery") or {}).get(stage, {})
+        diff = [(float("inf") if le == "+Inf" else float(le), n - start.get(le, 0.0)) for le, n in end.items()]
+        diff.sort()
+        total = diff[-1][1] if diff else 0
+        q = lambda p: next((le for le, n in diff if total and n >= p * total), None)  # noqa: E731
+        out[stage] = {"count": total, "p50_le_s": q(0.5), "p99_le_s": q(0.99)}
     return out
 
 
@@ -297,6 +317,7 @@ async def amain(args):
         gc.collect()
         gc.freeze()
         gc.disable()
+        metrics_before = [metrics(p) for p in ports]
         cpu_before = [cpu_s(s.pid) for s in servers]
         me_before, wall_before = thread_cpu_s(), time.perf_counter()
         delivered_before = client.delivered
@@ -378,6 +399,7 @@ async def amain(args):
         "server_closes": closes, "subscription_errors": errors,
         "events_delivered_metric": [m.get("quorum_events_delivered_total") for m in end_metrics],
         "outbox_lag_s_end": [m.get("quorum_outbox_lag_seconds") for m in end_metrics],
+        "server_delivery_stages": [bucket_quantiles(b, e) for b, e in zip(metrics_before, end_metrics)],
     }, indent=2))
 
 

@@ -27,10 +27,95 @@ pub struct Metrics {
     pub subscriptions_listening: AtomicU64,
     pub events_delivered: AtomicU64,
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency_buckets: [AtomicU64; BUCKETS.len()],
-    latency_count: AtomicU64,
+    latency: Histogram,
+    /// Live delivery, per [`Stage`]: time since the hub dispatched the event.
+    delivery: [Histogram; 3],
+}
+
+/// How far a live event has got, timed from its dispatch by this instance's hub, so that the
+/// stages of one delivery compare: where the time between taken and handed goes is where a
+/// slow stream waits.
+#[derive(Clone, Copy)]
+pub enum Stage {
+    /// The subscription's stream took it off its channel.
+    Taken,
+    /// Its rows are loaded (before GraphQL resolves the nested fields).
+    Loaded,
+    /// Its frame is handed to the connection's writer.
+    Handed,
+}
+
+impl Stage {
+    const ALL: [(Stage, &str); 3] = [
+        (Stage::Taken, "taken"),
+        (Stage::Loaded, "loaded"),
+        (Stage::Handed, "handed"),
+    ];
+}
+
+/// The dispatch instant of the event a subscription is resolving: its stream sets it, the
+/// WebSocket task that sends the result reads it (GraphQL's response does not carry it).
+#[derive(Clone, Default)]
+pub struct DeliveryClock(std::sync::Arc<Mutex<Option<std::time::Instant>>>);
+
+impl DeliveryClock {
+    pub fn set(&self, at: Option<std::time::Instant>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
+
+    pub fn take(&self) -> Option<std::time::Instant> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// A Prometheus histogram over [`BUCKETS`].
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
     /// Microseconds, so that the sum stays an integer.
-    latency_sum_us: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// The series of `name`, each with `labels` (`key="value",` pairs, or empty) first.
+    fn render(&self, s: &mut String, name: &str, labels: &str) {
+        for (bound, count) in BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{{labels}le=\"{bound}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        let total = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(s, "{name}_bucket{{{labels}le=\"+Inf\"}} {total}");
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let labels = labels.trim_end_matches(',');
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(s, "{name}_sum{braces} {sum}\n{name}_count{braces} {total}");
+    }
 }
 
 impl Metrics {
@@ -47,15 +132,12 @@ impl Metrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry((method.to_owned(), path.to_owned(), status))
             .or_default() += 1;
-        let secs = took.as_secs_f64();
-        for (bound, count) in BUCKETS.iter().zip(&self.latency_buckets) {
-            if secs <= *bound {
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+        self.latency.observe(took);
+    }
+
+    /// A live event reached `stage`, `since` it was dispatched.
+    pub fn delivery(&self, stage: Stage, since: std::time::Instant) {
+        self.delivery[stage as usize].observe(since.elapsed());
     }
 
     fn render(&self, lag_secs: Option<f64>) -> String {
@@ -131,17 +213,15 @@ impl Metrics {
             s,
             "# HELP {name} Time to answer an HTTP request.\n# TYPE {name} histogram"
         );
-        for (bound, count) in BUCKETS.iter().zip(&self.latency_buckets) {
-            let _ = writeln!(
-                s,
-                "{name}_bucket{{le=\"{bound}\"}} {}",
-                count.load(Ordering::Relaxed)
-            );
+        self.latency.render(&mut s, name, "");
+        let name = "quorum_live_delivery_seconds";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Time from the hub's dispatch of a live event to each stage of its delivery to one subscription.\n# TYPE {name} histogram"
+        );
+        for (stage, label) in Stage::ALL {
+            self.delivery[stage as usize].render(&mut s, name, &format!("stage=\"{label}\","));
         }
-        let total = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {total}");
-        let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(s, "{name}_sum {sum}\n{name}_count {total}");
         s
     }
 }

@@ -466,6 +466,8 @@ impl Connection {
             &self.state,
             &self.state.live_db,
         );
+        let clock = crate::metrics::DeliveryClock::default();
+        let request = request.data(clock.clone());
         let schema = self.schema.clone();
         let out = self.out_tx.clone();
         let protocol = self.protocol;
@@ -495,6 +497,9 @@ impl Connection {
                 let event = !refused;
                 if out.send(Out::Frame { text, event }).await.is_err() {
                     return;
+                }
+                if let Some(at) = clock.take() {
+                    metrics.delivery(crate::metrics::Stage::Handed, at);
                 }
                 if refused && protocol == Protocol::TransportWs {
                     let _ = out.send(Out::Done(task_id, serial)).await;

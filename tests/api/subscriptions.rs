@@ -198,6 +198,59 @@ async fn a_rep_sees_their_assignment_and_nobody_elses() {
         .await;
 }
 
+/// `series` (a metric name with its labels) from `/metrics`, once it reaches `at_least`.
+async fn metric(base: &str, series: &str, at_least: f64) -> f64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in /metrics:\n{text}"));
+        if value >= at_least || std::time::Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn each_live_delivery_is_timed_at_every_stage_from_its_dispatch() {
+    let w = world().await;
+    let base = &w.app.base;
+    let mut us = Ws::ready(base, MODERN, &w.us.token).await;
+    us.subscribe("mine", UPDATES, json!({})).await;
+    let mut manager = Ws::ready(base, MODERN, &w.manager.token).await;
+    manager.subscribe("sql", PROMOTIONS, json!({})).await;
+    sql(&w.marketer, "acme.io", "US").await;
+    update(&mut us, "mine").await;
+    promotion(&mut manager, "sql").await;
+
+    // Two deliveries (the rep's assignment, the manager's promotion), each seen at every stage;
+    // the stages are timed from the same instant, so their sums can only grow stage by stage.
+    let name = "quorum_live_delivery_seconds";
+    let mut sums = Vec::new();
+    for stage in ["taken", "loaded", "handed"] {
+        let count = metric(base, &format!("{name}_count{{stage=\"{stage}\"}}"), 2.0).await;
+        assert_eq!(count, 2.0, "{stage}");
+        let all = metric(
+            base,
+            &format!("{name}_bucket{{stage=\"{stage}\",le=\"+Inf\"}}"),
+            2.0,
+        )
+        .await;
+        assert_eq!(all, 2.0, "{stage}");
+        sums.push(metric(base, &format!("{name}_sum{{stage=\"{stage}\"}}"), 0.0).await);
+    }
+    assert!(sums[0] <= sums[1] && sums[1] <= sums[2], "{sums:?}");
+}
+
 #[tokio::test]
 async fn a_rep_may_not_follow_another_reps_assignments_but_a_manager_may() {
     let w = world().await;

@@ -58,6 +58,7 @@ impl Feed {
     }
 
     fn dispatch(&self, event: Arc<Event>) {
+        let _ = event.dispatched.set(std::time::Instant::now());
         let seq = event.seq;
         let mut t = self.topics();
         for topic in event.topics() {

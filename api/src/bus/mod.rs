@@ -63,6 +63,9 @@ pub struct Event {
     /// The loaders the GraphQL layer resolves this event's nested fields through, shared (with
     /// their cache) by every subscriber on this instance that receives the event.
     pub loaders: std::sync::OnceLock<Arc<crate::graphql::loader::Loaders>>,
+    /// When this instance's hub handed it to its subscribers' channels (not for replays):
+    /// delivery is timed from here (`quorum_live_delivery_seconds`).
+    pub dispatched: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl From<outbox::Model> for Event {
@@ -82,6 +85,7 @@ impl From<outbox::Model> for Event {
             account: tokio::sync::OnceCell::new(),
             assignment: tokio::sync::OnceCell::new(),
             loaders: std::sync::OnceLock::new(),
+            dispatched: std::sync::OnceLock::new(),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{RequestLoaders, request_loaders, unshare};
 use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
 use crate::graphql::state;
+use crate::metrics::{DeliveryClock, Metrics, Stage};
 use crate::qualification::{
     ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
     SLA_BREACHED,
@@ -57,11 +58,21 @@ impl Subscription {
             let live = open_live(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await?;
             AppResult::Ok((live, segment))
         };
-        let ((tail, db, ws, loaders), segment) = open.await.gql()?;
+        let (
+            Live {
+                tail,
+                db,
+                ws,
+                loaders,
+                timing,
+            },
+            segment,
+        ) = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
             let db = db.clone();
             let loaders = loaders.clone();
             let segment = segment.clone();
+            let timing = timing.clone();
             // Boxed (here and below): inline, the largest future a stage may hold would be
             // reserved in every idle subscription's stream.
             Box::pin(async move {
@@ -69,12 +80,14 @@ impl Subscription {
                     Ok(e) => e,
                     Err(e) => return Some(Err(e.extend())),
                 };
+                timing.taken(&e);
                 let shared = loaders.for_event(&e);
                 loaders.switch(shared.clone());
                 let load = async {
                     let Some(p) = SqlPromotion::load(ws, &db, e).await? else {
                         return Ok(None);
                     };
+                    timing.loaded(&p.event);
                     if let Some(filter) = &segment {
                         // Through the event's shared loaders: read once per event, not per socket.
                         let techs = shared
@@ -111,10 +124,17 @@ impl Subscription {
             let topic = Topic::Assignments(rep.map(|r| r.get()));
             open_live(ctx, v.workspace_id, topic, after.as_deref()).await
         };
-        let (tail, db, ws, loaders) = open.await.gql()?;
+        let Live {
+            tail,
+            db,
+            ws,
+            loaders,
+            timing,
+        } = open.await.gql()?;
         Ok(events(tail).filter_map(move |item| {
             let db = db.clone();
             let loaders = loaders.clone();
+            let timing = timing.clone();
             Box::pin(async move {
                 let e = match item {
                     Ok(e) => e,
@@ -122,24 +142,60 @@ impl Subscription {
                 };
                 // The tail hands out only this topic's events: the rep's own, when scoped.
                 let kind = AssignmentEventKind::of(&e.kind)?;
+                timing.taken(&e);
                 loaders.switch(loaders.for_event(&e));
-                AssignmentEvent::load(ws, &db, kind, e)
-                    .await
-                    .map_err(|e| e.extend())
-                    .transpose()
+                let loaded = AssignmentEvent::load(ws, &db, kind, e).await;
+                if let Ok(Some(a)) = &loaded {
+                    timing.loaded(&a.event);
+                }
+                loaded.map_err(|e| e.extend()).transpose()
             })
         }))
     }
 }
 
-/// What a subscription's stream needs: its tail on `topic`, the live pool, the workspace, and
-/// the request's loaders to switch per event.
+/// What a subscription's stream needs: its tail on `topic`, the live pool, the workspace, the
+/// request's loaders to switch per event, and what times its deliveries.
+struct Live {
+    tail: Tail,
+    db: DatabaseConnection,
+    ws: WorkspaceId,
+    loaders: Arc<RequestLoaders>,
+    timing: Timing,
+}
+
+/// Records each live event's progress in `/metrics`, and tells the WebSocket task (through the
+/// request's [`DeliveryClock`], when it runs over one) which event its next result is.
+#[derive(Clone)]
+struct Timing {
+    metrics: Arc<Metrics>,
+    clock: Option<DeliveryClock>,
+}
+
+impl Timing {
+    fn taken(&self, e: &Event) {
+        let at = e.dispatched.get().copied();
+        if let Some(at) = at {
+            self.metrics.delivery(Stage::Taken, at);
+        }
+        if let Some(clock) = &self.clock {
+            clock.set(at);
+        }
+    }
+
+    fn loaded(&self, e: &Event) {
+        if let Some(at) = e.dispatched.get() {
+            self.metrics.delivery(Stage::Loaded, *at);
+        }
+    }
+}
+
 async fn open_live(
     ctx: &Context<'_>,
     ws: WorkspaceId,
     topic: Topic,
     after: Option<&str>,
-) -> AppResult<(Tail, DatabaseConnection, WorkspaceId, Arc<RequestLoaders>)> {
+) -> AppResult<Live> {
     let after = match after {
         None => None,
         Some(c) => {
@@ -152,7 +208,16 @@ async fn open_live(
         .metrics
         .subscriptions_listening
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok((tail, state.live_db.clone(), ws, request_loaders(ctx)?))
+    Ok(Live {
+        tail,
+        db: state.live_db.clone(),
+        ws,
+        loaders: request_loaders(ctx)?,
+        timing: Timing {
+            metrics: state.metrics.clone(),
+            clock: ctx.data_opt::<DeliveryClock>().cloned(),
+        },
+    })
 }
 
 fn events(tail: Tail) -> impl Stream<Item = AppResult<Arc<Event>>> {
