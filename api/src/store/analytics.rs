@@ -296,7 +296,7 @@ pub async fn step(
     first_entries(&mut q, &t, scope, window, &[stage]);
     match db.get_database_backend() {
         // Each list of seconds comes back as one JSON array and the percentiles are taken
-        // here: the ordered-set `percentile_cont` sorts in the database for no gain, and
+        // here, as since session 6 (the ordered-set `percentile_cont` was slower then), and
         // shipping the pairs row by row costs more than the scan (BENCHMARKS.md, analytics).
         DatabaseBackend::Postgres => {
             let secs = |later: &Expr, earlier: &Expr, when: &str| {

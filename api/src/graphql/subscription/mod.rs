@@ -87,7 +87,6 @@ impl Subscription {
                     let Some(p) = SqlPromotion::load(ws, &db, e).await? else {
                         return Ok(None);
                     };
-                    timing.loaded(&p.event);
                     if let Some(filter) = &segment {
                         // Through the event's shared loaders: read once per event, not per socket.
                         let techs = shared
@@ -102,6 +101,7 @@ impl Subscription {
                             return Ok(None);
                         }
                     }
+                    timing.loaded(&p.event);
                     AppResult::Ok(Some(p))
                 };
                 load.await.map_err(|e| e.extend()).transpose()
@@ -174,18 +174,20 @@ struct Timing {
 
 impl Timing {
     fn taken(&self, e: &Event) {
-        let at = e.dispatched.get().copied();
-        if let Some(at) = at {
-            self.metrics.delivery(Stage::Taken, at);
-        }
-        if let Some(clock) = &self.clock {
-            clock.set(at);
+        if let Some(at) = e.dispatched.get() {
+            self.metrics.delivery(Stage::Taken, *at);
         }
     }
 
+    /// Loaded, and the stream's next result: an event the stream skips (not in the segment,
+    /// its account gone) or an error never leaves its instant for another frame's timing.
     fn loaded(&self, e: &Event) {
-        if let Some(at) = e.dispatched.get() {
-            self.metrics.delivery(Stage::Loaded, *at);
+        let at = e.dispatched.get().copied();
+        if let Some(at) = at {
+            self.metrics.delivery(Stage::Loaded, at);
+        }
+        if let Some(clock) = &self.clock {
+            clock.set(at);
         }
     }
 }
