@@ -250,8 +250,8 @@ pub struct Step {
     pub since_engaged: Durations,
 }
 
-/// Narrows `q` (over funnel entries aliased `t`) to each account's first entry into one of
-/// `stages` within the window, for the accounts in scope. No grouping is needed: that entry
+/// Narrows `q` (over funnel entries aliased `t`) to each account's first entry into `stage`
+/// within the window, for the accounts in scope. No grouping is needed: that entry
 /// is the one in the window whose previous entry into the same stage is absent or before
 /// the window (`prev_entry_at`, kept as transitions are written).
 fn first_entries(
@@ -259,11 +259,11 @@ fn first_entries(
     t: &Alias,
     scope: Scope<'_>,
     window: Window,
-    stages: &[&str],
+    stage: &str,
 ) {
     let col = |c: fe::Column| Expr::col((t.clone(), c));
     q.and_where(col(fe::Column::WorkspaceId).eq(scope.ws.get()))
-        .and_where(col(fe::Column::Stage).is_in(stages.iter().copied()))
+        .and_where(col(fe::Column::Stage).eq(stage))
         .and_where(col(fe::Column::At).gte(window.from))
         .and_where(col(fe::Column::At).lt(window.to))
         .cond_where(
@@ -293,7 +293,7 @@ pub async fn step(
     let engaged = Expr::col((t.clone(), fe::Column::FirstEngagedAt));
     let mut q = Query::select();
     q.from_as(fe::Entity, t.clone());
-    first_entries(&mut q, &t, scope, window, &[stage]);
+    first_entries(&mut q, &t, scope, window, stage);
     match db.get_database_backend() {
         // Each list of seconds comes back as one JSON array and the percentiles are taken
         // here, as since session 6 (the ordered-set `percentile_cont` was slower then), and
@@ -387,7 +387,7 @@ fn entries(scope: Scope<'_>, window: Window, stage: &str, earlier: &str) -> Sele
     let mut q = Query::select();
     q.expr_as(entered.clone(), Alias::new("entered"))
         .from_as(fe::Entity, e.clone());
-    first_entries(&mut q, &e, scope, window, &[stage]);
+    first_entries(&mut q, &e, scope, window, stage);
     q.expr_as(Func::max(at.clone()), Alias::new("other"))
         .join_as(
             JoinType::LeftJoin,
