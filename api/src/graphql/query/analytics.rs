@@ -205,7 +205,8 @@ enum Part {
 enum Got {
     Step(Step),
     Took(Durations),
-    Sum(Option<f64>),
+    Revenue(f64),
+    Spend(Option<f64>),
 }
 
 /// What every part of one funnel report reads over.
@@ -233,10 +234,12 @@ async fn drain(
             Part::SqlToWon => {
                 Got::Took(store::analytics::durations(db, scope, w, "WON", "SQL").await?)
             }
-            Part::Revenue => Got::Sum(Some(
-                store::analytics::sql_sourced_revenue(db, scope, w).await?,
-            )),
-            Part::Spend => Got::Sum(store::analytics::spend(env.ws, db, w, env.segment_id).await?),
+            Part::Revenue => {
+                Got::Revenue(store::analytics::sql_sourced_revenue(db, scope, w).await?)
+            }
+            Part::Spend => {
+                Got::Spend(store::analytics::spend(env.ws, db, w, env.segment_id).await?)
+            }
         };
         done.push((i, got));
     }
@@ -295,33 +298,22 @@ impl AnalyticsQuery {
             got.sort_by_key(|(i, _)| *i);
             let got = got.into_iter().map(|(_, g)| g);
             let mut figures: Vec<Step> = Vec::new();
-            let (mut to_won, mut sums) = (None, Vec::new());
+            let (mut to_won, mut revenue, mut spend) = (Durations::of(&[]), 0.0, None);
             for g in got {
                 match g {
                     Got::Step(s) => figures.push(s),
-                    Got::Took(d) => to_won = Some(d),
-                    Got::Sum(v) => sums.push(v),
+                    Got::Took(d) => to_won = d,
+                    Got::Revenue(r) => revenue = r,
+                    Got::Spend(s) => spend = s,
                 }
             }
-            let (revenue, spend) = match sums[..] {
-                [revenue, spend] => (revenue.unwrap_or(0.0), spend),
-                _ => {
-                    return Err(AppError::internal(anyhow::anyhow!(
-                        "funnel figures missing"
-                    )));
-                }
-            };
-            let to_won = to_won.unwrap_or(Durations::of(&[]));
-            let to_sql = STEPS
+            let sql_step = STEPS
                 .iter()
                 .zip(&figures)
                 .find(|((s, _), _)| *s == Stage::Sql)
-                .map_or(Durations::of(&[]), |(_, f)| f.since_engaged);
-            let sqls = STEPS
-                .iter()
-                .zip(&figures)
-                .find(|((s, _), _)| *s == Stage::Sql)
-                .map_or(0, |(_, f)| f.entered);
+                .map(|(_, f)| *f);
+            let to_sql = sql_step.map_or(Durations::of(&[]), |f| f.since_engaged);
+            let sqls = sql_step.map_or(0, |f| f.entered);
             let stages = STEPS
                 .iter()
                 .zip(&figures)
