@@ -53,27 +53,6 @@ impl Stage {
     ];
 }
 
-/// The dispatch instant of the event a subscription is resolving: its stream sets it, the
-/// WebSocket task that sends the result reads it (GraphQL's response does not carry it).
-#[derive(Clone, Default)]
-pub struct DeliveryClock(std::sync::Arc<Mutex<Option<std::time::Instant>>>);
-
-impl DeliveryClock {
-    pub fn set(&self, at: Option<std::time::Instant>) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
-    }
-
-    pub fn take(&self) -> Option<std::time::Instant> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-    }
-}
-
 /// A Prometheus histogram over [`BUCKETS`].
 #[derive(Default)]
 struct Histogram {
@@ -140,7 +119,7 @@ impl Metrics {
         self.delivery[stage as usize].observe(since.elapsed());
     }
 
-    fn render(&self, lag_secs: Option<f64>) -> String {
+    fn render(&self, lag_secs: Option<f64>, runs: i64) -> String {
         let mut s = String::new();
         let gauge = |s: &mut String, name: &str, help: &str, kind: &str, value: String| {
             let _ = writeln!(
@@ -161,6 +140,13 @@ impl Metrics {
             "Open GraphQL subscriptions.",
             "gauge",
             self.subscriptions.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut s,
+            "quorum_subscription_runs",
+            "Executions serving the open subscriptions: identical ones (same viewer, query and variables, following the live feed) share one.",
+            "gauge",
+            runs.to_string(),
         );
         gauge(
             &mut s,
@@ -239,5 +225,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(lag))
+        .body(state.metrics.render(lag, state.runs.running()))
 }

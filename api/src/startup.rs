@@ -20,7 +20,7 @@ use crate::graphql::{Limits, build_schema};
 use crate::http;
 use crate::metrics::Metrics;
 use crate::state::AppState;
-use crate::ws::TokenLimits;
+use crate::ws::{Runs, TokenLimits};
 
 /// The requests' pool, sized and timed by `config`. SQLite gets WAL, a busy timeout and
 /// foreign keys.
@@ -139,6 +139,7 @@ impl Application {
             bus,
             metrics: Arc::new(Metrics::default()),
             token_limits: Arc::new(TokenLimits::default()),
+            runs: Arc::new(Runs::new(config.ws_buffer)),
             shutdown,
             keys: Arc::new(keys),
             throttle: Arc::new(LoginThrottle::new(Duration::from_millis(

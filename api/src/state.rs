@@ -8,7 +8,7 @@ use crate::auth::{JwtKeys, LoginThrottle};
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::ws::TokenLimits;
+use crate::ws::{Runs, TokenLimits};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +21,8 @@ pub struct AppState {
     pub bus: Bus,
     pub metrics: Arc<Metrics>,
     pub token_limits: Arc<TokenLimits>,
+    /// Identical live operations, run once for all their sockets.
+    pub runs: Arc<Runs>,
     /// Turns `true` when the server begins to shut down: sockets say goodbye.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -762,6 +762,83 @@ async fn a_token_holds_only_so_many_subscriptions_and_completing_one_frees_its_p
     one.assert_quiet("a", Duration::from_millis(300)).await;
 }
 
+/// `series` from `/metrics` once it equals `want` (or whatever it is after a few seconds).
+async fn metric_settles(base: &str, series: &str, want: f64) -> f64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let value = metric(base, series, f64::MIN).await;
+        if value == want || std::time::Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn identical_subscriptions_share_one_execution_and_each_socket_still_gets_every_event() {
+    let w = world().await;
+    let base = &w.app.base;
+    let runs = "quorum_subscription_runs";
+    let mut a = Ws::ready(base, MODERN, &w.manager.token).await;
+    a.subscribe("a", PROMOTIONS, json!({})).await;
+    let mut b = Ws::ready(base, MODERN, &w.manager.token).await;
+    b.subscribe("b", PROMOTIONS, json!({})).await;
+    // The same operation from another viewer is not the same operation.
+    let mut rep = Ws::ready(base, MODERN, &w.us.token).await;
+    rep.subscribe("r", PROMOTIONS, json!({})).await;
+    assert_eq!(metric_settles(base, "quorum_subscriptions", 3.0).await, 3.0);
+    assert_eq!(metric_settles(base, runs, 2.0).await, 2.0);
+
+    let first = sql(&w.marketer, "shared.io", "US").await;
+    let (pa, pb) = (promotion(&mut a, "a").await, promotion(&mut b, "b").await);
+    assert_eq!(pa, pb, "one result, handed to both");
+    assert_eq!(pa["account"]["id"], first.as_str(), "{pa}");
+    assert_eq!(promotion(&mut rep, "r").await, pa);
+    let cursor = str_of(&pa["cursor"], "cursor").to_owned();
+
+    // The socket that started the run leaves: the other keeps it.
+    a.complete("a").await;
+    a.ping().await;
+    let second = sql(&w.marketer, "shared2.io", "US").await;
+    for p in [promotion(&mut b, "b").await, promotion(&mut rep, "r").await] {
+        assert_eq!(p["account"]["id"], second.as_str(), "{p}");
+    }
+    a.assert_quiet("a", Duration::from_millis(300)).await;
+    assert_eq!(metric_settles(base, runs, 2.0).await, 2.0);
+
+    // Resuming replays from its own cursor, so it runs alone and misses nothing.
+    let mut resumed = Ws::ready(base, MODERN, &w.manager.token).await;
+    resumed
+        .subscribe("s", PROMOTIONS, json!({ "after": cursor }))
+        .await;
+    assert_eq!(
+        promotion(&mut resumed, "s").await["account"]["id"],
+        second.as_str()
+    );
+    assert_eq!(metric_settles(base, runs, 3.0).await, 3.0);
+
+    // A legacy socket joins the shared run and gets its results in its own protocol's frames.
+    let mut legacy = Ws::ready(base, LEGACY, &w.manager.token).await;
+    legacy.subscribe("l", PROMOTIONS, json!({})).await;
+    assert_eq!(metric_settles(base, runs, 3.0).await, 3.0);
+    let third = sql(&w.marketer, "shared3.io", "US").await;
+    for p in [
+        promotion(&mut b, "b").await,
+        promotion(&mut legacy, "l").await,
+        promotion(&mut resumed, "s").await,
+        promotion(&mut rep, "r").await,
+    ] {
+        assert_eq!(p["account"]["id"], third.as_str(), "{p}");
+    }
+
+    // Every socket gone, every run stops.
+    for ws in [a, b, rep, resumed, legacy] {
+        ws.close().await;
+    }
+    assert_eq!(metric_settles(base, runs, 0.0).await, 0.0);
+    assert_eq!(metric_settles(base, "quorum_subscriptions", 0.0).await, 0.0);
+}
+
 #[tokio::test]
 async fn a_token_that_expires_while_a_subscription_is_open_ends_it() {
     let w = world().await;

@@ -13,7 +13,7 @@ pub use token::{Claims, JwtKeys};
 use quorum_domain::value::{Role, UserId, WorkspaceId};
 
 /// The authenticated caller. Every store call takes `workspace_id` from here, never from input.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Viewer {
     pub user_id: UserId,
     pub workspace_id: WorkspaceId,

@@ -263,6 +263,11 @@ pub struct Tail {
 }
 
 impl Tail {
+    /// Every event of the topic up to this `seq` has been handed out (or was before the start).
+    pub fn position(&self) -> i64 {
+        self.last
+    }
+
     /// The next event, in `seq` order. An error ends the stream: `SlowConsumer` names the
     /// cursor to resume from.
     pub async fn next(&mut self) -> Option<Result<Arc<Event>, AppError>> {

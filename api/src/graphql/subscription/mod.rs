@@ -18,12 +18,13 @@ use crate::error::{AppError, AppResult, IntoGql};
 use crate::graphql::loader::{RequestLoaders, request_loaders, unshare};
 use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
 use crate::graphql::state;
-use crate::metrics::{DeliveryClock, Metrics, Stage};
+use crate::metrics::{Metrics, Stage};
 use crate::qualification::{
     ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_CREATED, ASSIGNMENT_REASSIGNED, FIRST_TOUCH,
     SLA_BREACHED,
 };
 use crate::store;
+use crate::ws::RunLink;
 
 #[derive(Default)]
 pub struct Subscription;
@@ -55,7 +56,11 @@ impl Subscription {
                     Some(Arc::new(crate::segment::filter_of(&row)?))
                 }
             };
-            let live = open_live(ctx, v.workspace_id, Topic::Promotions, after.as_deref()).await?;
+            // A segment's filter is read when the subscription starts: a later socket could
+            // see a different one, so segment subscriptions run alone.
+            let shareable = segment.is_none();
+            let topic = Topic::Promotions;
+            let live = open_live(ctx, v.workspace_id, topic, after.as_deref(), shareable).await?;
             AppResult::Ok((live, segment))
         };
         let (
@@ -122,7 +127,7 @@ impl Subscription {
             let v = viewer(ctx)?;
             let rep = rep_scope(&v, rep_id.as_ref())?;
             let topic = Topic::Assignments(rep.map(|r| r.get()));
-            open_live(ctx, v.workspace_id, topic, after.as_deref()).await
+            open_live(ctx, v.workspace_id, topic, after.as_deref(), true).await
         };
         let Live {
             tail,
@@ -164,12 +169,12 @@ struct Live {
     timing: Timing,
 }
 
-/// Records each live event's progress in `/metrics`, and tells the WebSocket task (through the
-/// request's [`DeliveryClock`], when it runs over one) which event its next result is.
+/// Records each live event's progress in `/metrics`, and tells the WebSocket side (through the
+/// request's [`RunLink`], when it runs over one) which event its next result is.
 #[derive(Clone)]
 struct Timing {
     metrics: Arc<Metrics>,
-    clock: Option<DeliveryClock>,
+    link: Option<RunLink>,
 }
 
 impl Timing {
@@ -186,17 +191,21 @@ impl Timing {
         if let Some(at) = at {
             self.metrics.delivery(Stage::Loaded, at);
         }
-        if let Some(clock) = &self.clock {
-            clock.set(at);
+        if let Some(link) = &self.link {
+            link.loaded(e.seq, at);
         }
     }
 }
 
+/// `shareable`: apart from `after`, the stream's results do not depend on when it started, so
+/// identical operations over WebSocket may share its execution (see `ws::Runs`). A resumed
+/// stream never is: it replays from its own cursor.
 async fn open_live(
     ctx: &Context<'_>,
     ws: WorkspaceId,
     topic: Topic,
     after: Option<&str>,
+    shareable: bool,
 ) -> AppResult<Live> {
     let after = match after {
         None => None,
@@ -205,7 +214,12 @@ async fn open_live(
         }
     };
     let state = state(ctx)?;
+    let shareable = shareable && after.is_none();
     let tail = state.bus.hub.tail(ws, topic, after).await?;
+    let link = ctx.data_opt::<RunLink>().cloned();
+    if let Some(link) = &link {
+        link.started(tail.position(), shareable);
+    }
     state
         .metrics
         .subscriptions_listening
@@ -217,7 +231,7 @@ async fn open_live(
         loaders: request_loaders(ctx)?,
         timing: Timing {
             metrics: state.metrics.clone(),
-            clock: ctx.data_opt::<DeliveryClock>().cloned(),
+            link,
         },
     })
 }

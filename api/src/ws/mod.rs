@@ -21,6 +21,10 @@ use crate::auth::{Caller, Viewer};
 use crate::graphql::QuorumSchema;
 use crate::state::AppState;
 
+mod runs;
+
+pub use runs::{RunLink, Runs};
+
 /// Frames a connection may have queued for its socket before its subscriptions wait (and,
 /// past their own buffers, are closed as slow; see `bus::Tail`).
 const OUTBOX_FRAMES: usize = 16;
@@ -460,65 +464,34 @@ impl Connection {
             );
             return session.text(err).await.map_err(|_| None);
         };
-        let request = crate::http::prepare(
-            request,
-            Caller::Viewer(authed.viewer),
-            &self.state,
-            &self.state.live_db,
-        );
-        let clock = crate::metrics::DeliveryClock::default();
-        let request = request.data(clock.clone());
-        let schema = self.schema.clone();
-        let out = self.out_tx.clone();
-        let protocol = self.protocol;
-        let metrics = self.state.metrics.clone();
-        let id = id.to_owned();
-        let task_id = id.clone();
-        self.serial += 1;
-        let serial = self.serial;
-        let task = tokio::spawn(async move {
-            metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
-            let _gauge = Gauge(metrics.clone());
-            let mut responses = schema.execute_stream(request);
-            let mut first = true;
-            while let Some(mut response) = responses.next().await {
-                crate::http::label(&mut response);
-                // A subscription refused before it produced anything (forbidden, bad cursor):
-                // an operation error, not a result.
-                let refused = first
-                    && response.data == async_graphql::Value::Null
-                    && !response.errors.is_empty();
-                first = false;
-                let text = if refused && protocol == Protocol::TransportWs {
-                    json!({"type": "error", "id": task_id, "payload": response.errors}).to_string()
-                } else {
-                    json!({"type": protocol.data(), "id": task_id, "payload": response}).to_string()
-                };
-                let event = !refused;
-                if out.send(Out::Frame { text, event }).await.is_err() {
-                    return;
-                }
-                if let Some(at) = clock.take() {
-                    metrics.delivery(crate::metrics::Stage::Handed, at);
-                }
-                if refused && protocol == Protocol::TransportWs {
-                    let _ = out.send(Out::Done(task_id, serial)).await;
-                    return;
-                }
-            }
-            let done = json!({"type": "complete", "id": task_id}).to_string();
-            let _ = out
-                .send(Out::Frame {
-                    text: done,
-                    event: false,
-                })
-                .await;
-            let _ = out.send(Out::Done(task_id, serial)).await;
+        let key = runs::Key::of(authed.viewer, &request);
+        let viewer = authed.viewer;
+        let state = &self.state;
+        let member = state.runs.join(key, self.schema.clone(), |link| {
+            crate::http::prepare(request, Caller::Viewer(viewer), state, &state.live_db).data(link)
         });
+        if member.joined {
+            // It is on the live feed already: what `open_live` counts for a run of its own.
+            state
+                .metrics
+                .subscriptions_listening
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.serial += 1;
+        let task = tokio::spawn(relay_frames(
+            member,
+            Target {
+                protocol: self.protocol,
+                id: id.to_owned(),
+                serial: self.serial,
+                out: self.out_tx.clone(),
+                metrics: state.metrics.clone(),
+            },
+        ));
         self.ops.insert(
-            id,
+            id.to_owned(),
             Op {
-                serial,
+                serial: self.serial,
                 task,
                 _slot: slot,
             },
@@ -536,6 +509,73 @@ impl Connection {
     }
 }
 
+/// Where a member's frames go: its connection's queue, under its operation id.
+struct Target {
+    protocol: Protocol,
+    id: String,
+    serial: u64,
+    out: mpsc::Sender<Out>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Target {
+    async fn send(&self, text: String, event: bool) -> bool {
+        self.out.send(Out::Frame { text, event }).await.is_ok()
+    }
+
+    /// `{"type": …, "id": …, "payload": …}` around a payload serialised once for the run.
+    fn wrap(&self, kind: &str, payload: &str) -> String {
+        let id = serde_json::to_string(&self.id).unwrap_or_default();
+        format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
+    }
+}
+
+/// One operation's frames, from its run to its connection.
+async fn relay_frames(mut member: runs::Member, to: Target) {
+    to.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
+    let _gauge = Gauge(to.metrics.clone());
+    loop {
+        let message = match member.next().await {
+            runs::Next::Message(m) => m,
+            // Told like a slow run is (a result with the error, then `complete`), with the
+            // cursor of the last event this socket was handed.
+            runs::Next::Behind(cursor) => {
+                let e = crate::error::AppError::SlowConsumer {
+                    cursor: cursor.map(crate::bus::encode_cursor).unwrap_or_default(),
+                };
+                let extended = async_graphql::ErrorExtensions::extend(&e);
+                let mut error = async_graphql::ServerError::new(extended.message, None);
+                error.extensions = extended.extensions;
+                let payload = json!({"data": null, "errors": [error]}).to_string();
+                if !to.send(to.wrap(to.protocol.data(), &payload), false).await {
+                    return;
+                }
+                break;
+            }
+        };
+        let frame = match &*message {
+            runs::Message::End => break,
+            runs::Message::Frame(f) => f,
+        };
+        if let (Some(errors), Protocol::TransportWs) = (&frame.refused, to.protocol) {
+            let _ = to.send(to.wrap("error", errors), false).await;
+            let _ = to.out.send(Out::Done(to.id.clone(), to.serial)).await;
+            return;
+        }
+        let text = to.wrap(to.protocol.data(), &frame.payload);
+        if !to.send(text, frame.refused.is_none()).await {
+            return;
+        }
+        member.passed(frame.seq);
+        if let Some(at) = frame.dispatched {
+            to.metrics.delivery(crate::metrics::Stage::Handed, at);
+        }
+    }
+    let done = json!({"type": "complete", "id": to.id}).to_string();
+    let _ = to.send(done, false).await;
+    let _ = to.out.send(Out::Done(to.id.clone(), to.serial)).await;
+}
+
 /// Keeps the open-subscriptions gauge right however the task ends (aborts included).
 struct Gauge(Arc<crate::metrics::Metrics>);
 
@@ -549,4 +589,103 @@ impl Drop for Gauge {
 fn error_frame(id: &str, code: &str, message: &str) -> String {
     let errors = json!([{ "message": message, "extensions": { "code": code } }]);
     json!({"type": "error", "id": id, "payload": errors}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(protocol: Protocol) -> (Target, mpsc::Receiver<Out>) {
+        let (out, rx) = mpsc::channel(1);
+        let target = Target {
+            protocol,
+            id: "op".to_owned(),
+            serial: 1,
+            out,
+            metrics: Arc::default(),
+        };
+        (target, rx)
+    }
+
+    /// The next frame (anything else as a value no assertion expects).
+    async fn frame(rx: &mut mpsc::Receiver<Out>) -> Value {
+        match rx.recv().await {
+            Some(Out::Frame { text, .. }) => serde_json::from_str(&text).unwrap_or(Value::Null),
+            Some(Out::Done(id, _)) => json!({ "done": id }),
+            None => json!({ "closed": true }),
+        }
+    }
+
+    /// The member's own frames: what it was handed, then the error naming the cursor of the
+    /// last of them, then `complete`, then the end of the operation.
+    async fn behind_after(
+        protocol: Protocol,
+        capacity: usize,
+        take: usize,
+        then: usize,
+    ) -> (Vec<Value>, Value) {
+        let runs = Arc::new(Runs::new(capacity));
+        let (run, member) = runs.detached(7);
+        let (to, mut rx) = target(protocol);
+        let relay = tokio::spawn(relay_frames(member, to));
+        let mut seq = 7;
+        let mut handed = Vec::new();
+        for _ in 0..take {
+            seq += 1;
+            run.emit(seq);
+            handed.push(frame(&mut rx).await);
+        }
+        // Past what the member's buffer holds, while it waits on its full connection queue.
+        for _ in 0..then {
+            seq += 1;
+            run.emit(seq);
+        }
+        let mut last = frame(&mut rx).await;
+        // Frames the member had queued before it fell behind.
+        while last["payload"]["data"]["seq"].is_number() {
+            last = frame(&mut rx).await;
+        }
+        assert_eq!(
+            frame(&mut rx).await,
+            json!({"type": "complete", "id": "op"})
+        );
+        assert!(matches!(rx.recv().await, Some(Out::Done(id, 1)) if id == "op"));
+        assert!(relay.await.is_ok());
+        (handed, last)
+    }
+
+    #[tokio::test]
+    async fn a_member_that_falls_behind_is_told_the_cursor_after_its_last_event() {
+        let (handed, behind) = behind_after(Protocol::TransportWs, 2, 2, 6).await;
+        assert_eq!(
+            handed,
+            [
+                json!({"type": "next", "id": "op", "payload": {"data": {"seq": 8}}}),
+                json!({"type": "next", "id": "op", "payload": {"data": {"seq": 9}}}),
+            ]
+        );
+        assert_eq!(behind["type"], "next");
+        let error = &behind["payload"]["errors"][0];
+        assert_eq!(error["extensions"]["code"], "SLOW_CONSUMER", "{behind}");
+        assert!(error.get("locations").is_none(), "{behind}");
+        assert_eq!(
+            error["extensions"]["cursor"],
+            crate::bus::encode_cursor(9),
+            "{behind}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_member_behind_before_its_first_event_resumes_from_where_its_run_started() {
+        let (handed, behind) = behind_after(Protocol::Legacy, 2, 0, 6).await;
+        assert!(handed.is_empty());
+        assert_eq!(behind["type"], "data", "legacy frames: {behind}");
+        let error = &behind["payload"]["errors"][0];
+        assert_eq!(error["extensions"]["code"], "SLOW_CONSUMER", "{behind}");
+        assert_eq!(
+            error["extensions"]["cursor"],
+            crate::bus::encode_cursor(7),
+            "{behind}"
+        );
+    }
 }
