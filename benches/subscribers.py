@@ -173,6 +173,31 @@ class Client:
             s.ready = False
 
 
+def machine_busy_s():
+    """Busy CPU seconds of the whole machine (every process: PostgreSQL, the client, the
+    kernel's network work), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def postgres_cpu_s():
+    """CPU seconds of every PostgreSQL process on the machine."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw.split(" ", 2)[1] == "(postgres)":
+            total += cpu_s(int(pid))
+    return total
+
+
 def thread_cpu_s():
     t = os.times()
     return t.user + t.system
@@ -319,12 +344,14 @@ async def amain(args):
         gc.disable()
         metrics_before = [metrics(p) for p in ports]
         cpu_before = [cpu_s(s.pid) for s in servers]
+        machine_before, pg_before = machine_busy_s(), postgres_cpu_s()
         me_before, wall_before = thread_cpu_s(), time.perf_counter()
         delivered_before = client.delivered
         results, drive_s = await drive(args.warmup, int(args.seconds * args.rate), args.rate, "m", args.batch)
         await asyncio.sleep(args.drain)
         wall = time.perf_counter() - wall_before
         cpu = [cpu_s(s.pid) - b for s, b in zip(servers, cpu_before)]
+        machine_busy, pg_cpu = machine_busy_s() - machine_before, postgres_cpu_s() - pg_before
         me = thread_cpu_s() - me_before
         rss_end = [rss_kib(s.pid) for s in servers]
         end_metrics = [metrics(p) for p in ports]
@@ -396,6 +423,8 @@ async def amain(args):
         "server_cpu_share_of_machine": round(sum(cpu) / wall / os.cpu_count(), 3),
         "server_cpu_cores": [round(c / wall, 2) for c in cpu],
         "client_cpu_cores": round(me / wall, 2),
+        "postgres_cpu_cores": round(pg_cpu / wall, 2),
+        "machine_busy_cores": round(machine_busy / wall, 2),
         "server_closes": closes, "subscription_errors": errors,
         "events_delivered_metric": [m.get("quorum_events_delivered_total") for m in end_metrics],
         "outbox_lag_s_end": [m.get("quorum_outbox_lag_seconds") for m in end_metrics],

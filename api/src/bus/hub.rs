@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use quorum_domain::value::WorkspaceId;
+use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
@@ -204,11 +204,53 @@ impl Hub {
             let last = feed.last.load(Ordering::Acquire);
             let rows = store::qualification::events_after(ws, &self.db, last, PAGE).await?;
             let n = rows.len();
-            for row in rows {
-                feed.dispatch(Arc::new(Event::from(row)));
+            let events: Vec<Arc<Event>> =
+                rows.into_iter().map(|r| Arc::new(Event::from(r))).collect();
+            self.preload(ws, &events).await;
+            for e in events {
+                feed.dispatch(e);
             }
             if (n as u64) < PAGE {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Reads the accounts and assignments a page of events names, two queries for the page,
+    /// before any subscriber wants them: otherwise each event's rows are read on first
+    /// demand, one event after another, by whichever subscription resolves it first, and a
+    /// stream that follows every event of a busy workspace falls behind waiting on them.
+    /// A failed read is left to the subscribers, which read on demand.
+    async fn preload(&self, ws: WorkspaceId, events: &[Arc<Event>]) {
+        let wanted = |key: &str| -> Vec<Uuid> {
+            let mut ids: Vec<Uuid> = events.iter().filter_map(|e| e.id_of(key)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let (accounts, assignments) = (wanted("accountId"), wanted("assignmentId"));
+        let account_ids: Vec<AccountId> = accounts.iter().copied().map(AccountId::from).collect();
+        let read = async {
+            let a = store::account::of_ids(ws, &self.db, &account_ids).await?;
+            let s = store::routing::assignments_of_ids(ws, &self.db, &assignments).await?;
+            Ok::<_, AppError>((a, s))
+        };
+        let (accounts, assignments) = match read.await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, workspace = %ws, "reading a page's rows ahead failed");
+                return;
+            }
+        };
+        let accounts: HashMap<Uuid, _> = accounts.into_iter().map(|a| (a.id, a)).collect();
+        let assignments: HashMap<Uuid, _> = assignments.into_iter().map(|a| (a.id, a)).collect();
+        for e in events {
+            // Only ids the page named were read: an id not found is a row since deleted.
+            if let Some(id) = e.id_of("accountId") {
+                let _ = e.account.set(accounts.get(&id).cloned());
+            }
+            if let Some(id) = e.id_of("assignmentId") {
+                let _ = e.assignment.set(assignments.get(&id).cloned());
             }
         }
     }

@@ -106,6 +106,14 @@ impl Event {
         a.into_iter().chain(b)
     }
 
+    /// A row id the payload names under `key` (`accountId`, `assignmentId`).
+    pub fn id_of(&self, key: &str) -> Option<Uuid> {
+        self.payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
     pub fn concerns(&self, topic: Topic) -> bool {
         self.topics().any(|t| t == topic)
     }

@@ -322,7 +322,6 @@ pub async fn set_owner_and_turn(
     Ok(())
 }
 
-/// One assignment, locked until the transaction ends (see [`super::for_update`]).
 /// The assignment as it stands, without locking it (for readers).
 pub async fn get_assignment(
     ws: WorkspaceId,
@@ -335,6 +334,26 @@ pub async fn get_assignment(
         .await?)
 }
 
+/// Assignments by id, without locking them (for readers); unknown ids are left out.
+pub async fn assignments_of_ids(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<assignment::Model>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        out.extend(
+            assignment::Entity::find()
+                .filter(assignment::Column::WorkspaceId.eq(ws.get()))
+                .filter(assignment::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// One assignment, locked until the transaction ends (see [`super::for_update`]).
 pub async fn find_assignment(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,

@@ -252,7 +252,9 @@ impl RunLink {
         run.last.store(seq, Ordering::Release);
         if shareable {
             let mut open = run.runs.open();
-            let taken = open.get(&run.key).and_then(Weak::upgrade).is_some();
+            // `strong_count`, not `upgrade`: an upgraded `Arc` dropped here could be the last
+            // one, and its `Drop` takes this lock.
+            let taken = open.get(&run.key).is_some_and(|r| r.strong_count() > 0);
             if !taken {
                 open.insert(run.key.clone(), Arc::downgrade(&run));
             }

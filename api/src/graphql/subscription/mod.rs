@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
 use quorum_domain::value::{AccountId, WorkspaceId};
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
 use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, Topic, decode_cursor};
@@ -240,21 +239,15 @@ fn events(tail: Tail) -> impl Stream<Item = AppResult<Arc<Event>>> {
     futures_util::stream::unfold(tail, |mut t| async move { t.next().await.map(|e| (e, t)) })
 }
 
-fn payload_id(e: &Event, key: &str) -> Option<Uuid> {
-    e.payload
-        .get(key)
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok())
-}
-
-/// The event's account, read once per event for all of this instance's subscribers.
+/// The event's account, read once per event for all of this instance's subscribers (the hub
+/// reads a live page's accounts before it dispatches them; replays read them here).
 async fn shared_account(
     ws: WorkspaceId,
     db: &DatabaseConnection,
     event: &Event,
 ) -> AppResult<Option<store::entity::account::Model>> {
     let load = async {
-        match payload_id(event, "accountId") {
+        match event.id_of("accountId") {
             Some(id) => store::account::find(ws, db, AccountId::from(id)).await,
             None => Ok(None),
         }
@@ -269,7 +262,7 @@ async fn shared_assignment(
     event: &Event,
 ) -> AppResult<Option<store::entity::assignment::Model>> {
     let load = async {
-        match payload_id(event, "assignmentId") {
+        match event.id_of("assignmentId") {
             Some(id) => store::routing::get_assignment(ws, db, id).await,
             None => Ok(None),
         }
