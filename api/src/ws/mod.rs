@@ -26,7 +26,7 @@ mod runs;
 pub use runs::{RunLink, Runs};
 
 /// Frames a connection may have queued for its socket before its subscriptions wait (and,
-/// past their own buffers, are closed as slow; see `bus::Tail`).
+/// past their run's buffer, are ended as slow; see `runs::Member`).
 const OUTBOX_FRAMES: usize = 16;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -483,6 +483,7 @@ impl Connection {
             Target {
                 protocol: self.protocol,
                 id: id.to_owned(),
+                id_json: Value::from(id).to_string(),
                 serial: self.serial,
                 out: self.out_tx.clone(),
                 metrics: state.metrics.clone(),
@@ -513,6 +514,8 @@ impl Connection {
 struct Target {
     protocol: Protocol,
     id: String,
+    /// `id` as a JSON string, escaped once for every frame.
+    id_json: String,
     serial: u64,
     out: mpsc::Sender<Out>,
     metrics: Arc<crate::metrics::Metrics>,
@@ -525,7 +528,7 @@ impl Target {
 
     /// `{"type": …, "id": …, "payload": …}` around a payload serialised once for the run.
     fn wrap(&self, kind: &str, payload: &str) -> String {
-        let id = serde_json::to_string(&self.id).unwrap_or_default();
+        let id = &self.id_json;
         format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
     }
 }
@@ -600,6 +603,7 @@ mod tests {
         let target = Target {
             protocol,
             id: "op".to_owned(),
+            id_json: r#""op""#.to_owned(),
             serial: 1,
             out,
             metrics: Arc::default(),
