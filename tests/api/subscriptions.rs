@@ -200,6 +200,16 @@ async fn a_rep_sees_their_assignment_and_nobody_elses() {
 
 /// `series` (a metric name with its labels) from `/metrics`, once it reaches `at_least`.
 async fn metric(base: &str, series: &str, at_least: f64) -> f64 {
+    metric_when(base, series, |v| v >= at_least).await
+}
+
+/// `series` from `/metrics` once it equals `want`.
+async fn metric_settles(base: &str, series: &str, want: f64) -> f64 {
+    metric_when(base, series, |v| v == want).await
+}
+
+/// `series` from `/metrics` once `done` holds for it (or whatever it is after a few seconds).
+async fn metric_when(base: &str, series: &str, done: impl Fn(f64) -> bool) -> f64 {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let text = reqwest::get(format!("{base}/metrics"))
@@ -213,7 +223,7 @@ async fn metric(base: &str, series: &str, at_least: f64) -> f64 {
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
             .and_then(|v| v.trim().parse::<f64>().ok())
             .unwrap_or_else(|| panic!("no {series} in /metrics:\n{text}"));
-        if value >= at_least || std::time::Instant::now() > deadline {
+        if done(value) || std::time::Instant::now() > deadline {
             return value;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -760,18 +770,6 @@ async fn a_token_holds_only_so_many_subscriptions_and_completing_one_frees_its_p
         assert_eq!(p["account"]["id"], json!(account), "{p}");
     }
     one.assert_quiet("a", Duration::from_millis(300)).await;
-}
-
-/// `series` from `/metrics` once it equals `want` (or whatever it is after a few seconds).
-async fn metric_settles(base: &str, series: &str, want: f64) -> f64 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let value = metric(base, series, f64::MIN).await;
-        if value == want || std::time::Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
