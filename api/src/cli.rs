@@ -36,6 +36,10 @@ pub enum Command {
     /// Rescore accounts whose score decays with time or was made by an older model, in every
     /// workspace, then exit (what the server does every `QUORUM_RESCORE_INTERVAL_SECS`).
     Rescore,
+    /// Import accounts, contacts or engagement events from a CSV or NDJSON file whose columns
+    /// (or keys) are the GraphQL input fields, e.g. `eventId,contactEmail,kind,occurredAt`.
+    /// Bad rows go to a rejects file with their line and reason; re-running is safe.
+    Import(ImportArgs),
     /// Print a token for a user, for local use with curl or GraphiQL.
     Token {
         #[arg(long)]
@@ -44,6 +48,25 @@ pub enum Command {
         #[arg(long)]
         ttl: Option<u64>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[arg(value_enum)]
+    kind: crate::import::Kind,
+    file: std::path::PathBuf,
+    /// The workspace's name (as given to `quorum user add`).
+    #[arg(long)]
+    workspace: String,
+    /// Default: from the extension (`.csv`; `.ndjson`, `.jsonl` or `.json`).
+    #[arg(long, value_enum)]
+    format: Option<crate::import::Format>,
+    /// Where rejected rows go; default: FILE.rejected.csv (or .ndjson).
+    #[arg(long)]
+    rejects: Option<std::path::PathBuf>,
+    /// Rows per transaction; default 500 for accounts and contacts, 5,000 for events.
+    #[arg(long)]
+    batch: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,4 +161,38 @@ pub async fn token(config: &Config, email: &str, ttl: Option<u64>) -> anyhow::Re
             )
         })?;
     Ok(token)
+}
+
+/// `quorum import`: runs it with progress on stderr and prints the summary.
+pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    let file = args.file.clone();
+    let opts = crate::import::Options {
+        kind: args.kind,
+        file: args.file,
+        workspace: args.workspace,
+        format: args.format,
+        rejects: args.rejects,
+        batch: args.batch,
+        progress: true,
+    };
+    let s = crate::import::run(&db, opts).await?;
+    let secs = s.elapsed.as_secs_f64();
+    println!(
+        "{}: {} rows in {secs:.1} s ({:.0} rows/s): {} accepted, {} duplicates, {} rejected",
+        file.display(),
+        s.rows,
+        s.rows as f64 / secs.max(0.001),
+        s.accepted,
+        s.duplicates,
+        s.rejected,
+    );
+    if let Some(path) = s.rejects_file {
+        println!(
+            "rejected rows, with their line and reason: {}",
+            path.display()
+        );
+    }
+    Ok(())
 }

@@ -1,11 +1,16 @@
 use clap::Parser as _;
-use quorum_api::cli::{Cli, Command, UserCommand, token, user_add};
+use quorum_api::cli::{Cli, Command, UserCommand, import, token, user_add};
 use quorum_api::config::Config;
 use quorum_api::startup::{Application, connect, migrate};
 use tracing_subscriber::EnvFilter;
 
 fn init_tracing(config: &Config) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_tracing_at(config, "info");
+}
+
+/// `default` applies when `RUST_LOG` is not set.
+fn init_tracing_at(config: &Config, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // Span close events carry each request's id, method, route, status and latency.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -62,6 +67,11 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             println!("created user {id} ({email}, {role}) in workspace {workspace}");
+        }
+        Command::Import(args) => {
+            // Progress and the summary are the output; only problems are logged.
+            init_tracing_at(&config, "warn");
+            import(&config, args).await?;
         }
         Command::Token { email, ttl } => println!("{}", token(&config, &email, ttl).await?),
     }

@@ -16,6 +16,7 @@ mod engagement;
 mod errors;
 mod health;
 mod helpers;
+mod import;
 mod limits;
 mod loaders;
 mod qualification;

@@ -107,21 +107,46 @@ pub async fn technologies_of(
     Ok(out)
 }
 
+/// What `upsert_many` wrote.
+pub struct Upserted {
+    /// In input order.
+    pub rows: Vec<account::Model>,
+    /// Items that matched the stored account exactly, so nothing was written for them.
+    pub unchanged: usize,
+}
+
 /// Creates or updates every item (the caller runs this in a transaction and has refused
-/// duplicate domains); returns the rows in input order.
+/// duplicate domains). An item that changes nothing writes nothing, not even `updated_at`, so
+/// re-sending the same data (a re-run import) is a no-op.
 pub async fn upsert_many(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     items: Vec<AccountUpsert>,
-) -> Result<Vec<account::Model>, AppError> {
+) -> Result<Upserted, AppError> {
     let domains: Vec<Domain> = items.iter().map(|i| i.domain.clone()).collect();
     let mut existing: HashMap<String, account::Model> = of_domains(ws, db, &domains)
         .await?
         .into_iter()
         .map(|a| (a.domain.clone(), a))
         .collect();
+    // Stored technologies of the existing accounts whose set an item replaces, to tell a real
+    // change from the same set sent again.
+    let replacing: Vec<AccountId> = items
+        .iter()
+        .filter(|i| i.technologies.is_some())
+        .filter_map(|i| existing.get(i.domain.as_str()))
+        .map(|a| AccountId::from(a.id))
+        .collect();
+    let mut stored_techs: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for t in technologies_of(ws, db, &replacing).await? {
+        stored_techs
+            .entry(t.account_id)
+            .or_default()
+            .push(t.technology);
+    }
     let now = super::now();
     let mut out = Vec::with_capacity(items.len());
+    let mut unchanged = 0;
     let mut inserts = Vec::new();
     let mut tech_replaced: Vec<Uuid> = Vec::new();
     let mut tech_rows = Vec::new();
@@ -162,7 +187,7 @@ pub async fn upsert_many(
         let industry = item.industry.apply(base.industry.clone());
         let region = item.region.apply(base.region.clone());
         let base_tier = item.tier.map(|t| i16::from(t.get())).apply(base.base_tier);
-        let model = account::Model {
+        let mut model = account::Model {
             name_key: text_key(&item.name),
             industry_key: industry.as_deref().map(text_key),
             region_key: region.as_deref().map(text_key),
@@ -182,10 +207,26 @@ pub async fn upsert_many(
                 base_tier
             },
             base_tier,
-            updated_at: now,
             ..base.clone()
         };
-        if let Some(techs) = item.technologies {
+        let techs = item.technologies.filter(|techs| {
+            let mut stored = stored_techs.remove(&model.id).unwrap_or_default();
+            let mut given = techs.clone();
+            stored.sort();
+            given.sort();
+            is_new || stored != given
+        });
+        if is_new {
+            inserts.push(active(&model));
+        } else if model != base || techs.is_some() {
+            model.updated_at = now;
+            account::Entity::update(upserted(&model, &base))
+                .exec(db)
+                .await?;
+        } else {
+            unchanged += 1;
+        }
+        if let Some(techs) = techs {
             tech_replaced.push(model.id);
             tech_rows.extend(techs.into_iter().map(|t| account_technology::ActiveModel {
                 account_id: Set(model.id),
@@ -193,13 +234,6 @@ pub async fn upsert_many(
                 technology: Set(t),
                 workspace_id: Set(ws.get()),
             }));
-        }
-        if is_new {
-            inserts.push(active(&model));
-        } else if model != base {
-            account::Entity::update(upserted(&model, &base))
-                .exec(db)
-                .await?;
         }
         out.push(model);
     }
@@ -213,7 +247,10 @@ pub async fn upsert_many(
             .await?;
     }
     super::insert_chunked(db, tech_rows, 2_000).await?;
-    Ok(out)
+    Ok(Upserted {
+        rows: out,
+        unchanged,
+    })
 }
 
 fn active(m: &account::Model) -> account::ActiveModel {

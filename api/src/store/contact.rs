@@ -146,11 +146,13 @@ pub struct Upserted {
     /// Accounts the contacts belonged to before or belong to now: their engagement may have
     /// moved.
     pub accounts: BTreeSet<AccountId>,
+    /// Items that matched the stored contact exactly, so nothing was written for them.
+    pub unchanged: usize,
 }
 
 /// Creates or updates every item (in the caller's transaction; duplicates already refused).
 /// An `account_domain` that names no account is an error at `input[i].accountDomain`, raised
-/// before anything is written.
+/// before anything is written. An item that changes nothing writes nothing.
 pub async fn upsert_many(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
@@ -208,6 +210,7 @@ pub async fn upsert_many(
     let mut out = Vec::with_capacity(items.len());
     let mut accounts = BTreeSet::new();
     let mut inserts = Vec::new();
+    let mut unchanged = 0;
     for (item, account_id) in items.into_iter().zip(resolved) {
         let current = existing.remove(item.email.as_str());
         accounts.extend(
@@ -230,7 +233,7 @@ pub async fn upsert_many(
             created_at: now,
             updated_at: now,
         });
-        let model = contact::Model {
+        let mut model = contact::Model {
             account_id,
             name: item.name.apply(base.name.clone()),
             title: item.title.apply(base.title.clone()),
@@ -239,13 +242,15 @@ pub async fn upsert_many(
                 .map(|s| s.as_str().to_owned())
                 .apply(base.seniority.clone()),
             department: item.department.apply(base.department.clone()),
-            updated_at: now,
             ..base.clone()
         };
         if is_new {
             inserts.push(active(&model));
         } else if model != base {
+            model.updated_at = now;
             contact::Entity::update(active(&model)).exec(db).await?;
+        } else {
+            unchanged += 1;
         }
         out.push(model);
     }
@@ -253,6 +258,7 @@ pub async fn upsert_many(
     Ok(Upserted {
         rows: out,
         accounts,
+        unchanged,
     })
 }
 

@@ -9,11 +9,7 @@ pub async fn find_or_create(
     db: &impl ConnectionTrait,
     name: &str,
 ) -> Result<workspace::Model, AppError> {
-    if let Some(w) = workspace::Entity::find()
-        .filter(workspace::Column::Name.eq(name))
-        .one(db)
-        .await?
-    {
+    if let Some(w) = by_name(db, name).await? {
         return Ok(w);
     }
     let model = workspace::Model {
@@ -28,6 +24,16 @@ pub async fn find_or_create(
         .exec_without_returning(db)
         .await?;
     Ok(model)
+}
+
+pub async fn by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<workspace::Model>, AppError> {
+    Ok(workspace::Entity::find()
+        .filter(workspace::Column::Name.eq(name))
+        .one(db)
+        .await?)
 }
 
 /// Every workspace, for installation-wide jobs (the periodic rescoring).

@@ -6,10 +6,7 @@ use crate::error::IntoGql;
 use crate::graphql::input::{AccountInput, parse_batch};
 use crate::graphql::object::Account;
 use crate::graphql::state;
-use crate::scoring;
-use crate::store;
-use crate::store::entity::account;
-use quorum_domain::value::AccountId;
+use crate::upsert;
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -29,24 +26,9 @@ impl AccountMutation {
             let items = parse_batch(input, "domain", AccountInput::parse, |a| {
                 a.domain.as_str().to_owned()
             })?;
-            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
-            let rows = store::account::upsert_many(v.workspace_id, &txn, items).await?;
-            // Fit depends on firmographics: the new facts are scored in the same transaction.
-            let ids: Vec<AccountId> = rows.iter().map(|a| AccountId::from(a.id)).collect();
-            scoring::rescore_changed(v.workspace_id, &txn, &ids).await?;
-            let rows = store::account::of_ids(v.workspace_id, &txn, &ids).await?;
-            txn.commit().await?;
-            Ok(in_order(&ids, rows).into_iter().map(Account).collect())
+            let done = upsert::accounts(v.workspace_id, &state(ctx)?.db, items).await?;
+            Ok(done.rows.into_iter().map(Account).collect())
         };
         run.await.gql()
     }
-}
-
-/// `rows` in the order of `ids`.
-fn in_order(ids: &[AccountId], rows: Vec<account::Model>) -> Vec<account::Model> {
-    let mut by_id: std::collections::HashMap<uuid::Uuid, account::Model> =
-        rows.into_iter().map(|a| (a.id, a)).collect();
-    ids.iter()
-        .filter_map(|id| by_id.remove(&id.get()))
-        .collect()
 }

@@ -6,9 +6,7 @@ use crate::error::IntoGql;
 use crate::graphql::input::{ContactInput, parse_batch};
 use crate::graphql::object::Contact;
 use crate::graphql::state;
-use crate::scoring;
-use crate::store;
-use quorum_domain::value::AccountId;
+use crate::upsert;
 
 #[derive(Default)]
 pub struct ContactMutation;
@@ -28,13 +26,7 @@ impl ContactMutation {
             let items = parse_batch(input, "email", ContactInput::parse, |c| {
                 c.email.as_str().to_owned()
             })?;
-            let txn = crate::store::write_txn(&state(ctx)?.db).await?;
-            let done = store::contact::upsert_many(v.workspace_id, &txn, items).await?;
-            // Seniority and the account a contact belongs to move engagement: rescore the
-            // accounts the contacts leave and join.
-            let touched: Vec<AccountId> = done.accounts.into_iter().collect();
-            scoring::rescore_changed(v.workspace_id, &txn, &touched).await?;
-            txn.commit().await?;
+            let done = upsert::contacts(v.workspace_id, &state(ctx)?.db, items).await?;
             Ok(done.rows.into_iter().map(Contact).collect())
         };
         run.await.gql()

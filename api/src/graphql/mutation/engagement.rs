@@ -28,6 +28,20 @@ pub struct EngagementInput {
     pub metadata: Option<Json<serde_json::Value>>,
 }
 
+impl From<EngagementInput> for RawEvent {
+    fn from(e: EngagementInput) -> Self {
+        Self {
+            event_id: e.event_id,
+            contact_id: e.contact_id.map(|id| id.0),
+            contact_email: e.contact_email,
+            account_domain: e.account_domain,
+            kind: e.kind,
+            occurred_at: e.occurred_at,
+            metadata: e.metadata.map(|j| j.0),
+        }
+    }
+}
+
 /// An event that was not stored, and why.
 #[derive(SimpleObject)]
 pub struct RejectedEvent {
@@ -71,18 +85,7 @@ impl EngagementMutation {
     ) -> async_graphql::Result<IngestResult> {
         let run = async {
             let v = viewer(ctx)?;
-            let raw = events
-                .into_iter()
-                .map(|e| RawEvent {
-                    event_id: e.event_id,
-                    contact_id: e.contact_id.map(|id| id.0),
-                    contact_email: e.contact_email,
-                    account_domain: e.account_domain,
-                    kind: e.kind,
-                    occurred_at: e.occurred_at,
-                    metadata: e.metadata.map(|j| j.0),
-                })
-                .collect();
+            let raw = events.into_iter().map(RawEvent::from).collect();
             let out =
                 ingest::ingest(v.workspace_id, &state(ctx)?.db, raw, crate::store::now()).await?;
             Ok(IngestResult {

@@ -13,6 +13,7 @@ mod session;
 mod stage;
 mod user;
 
+pub use engagement::EngagementInput;
 pub use user::MIN_PASSWORD;
 
 use async_graphql::MergedObject;
