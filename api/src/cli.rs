@@ -40,6 +40,9 @@ pub enum Command {
     /// (or keys) are the GraphQL input fields, e.g. `eventId,contactEmail,kind,occurredAt`.
     /// Bad rows go to a rejects file with their line and reason; re-running is safe.
     Import(ImportArgs),
+    /// Write a realistic synthetic workspace (accounts, contacts and their engagement history)
+    /// as NDJSON files for `quorum import`; with `--workspace`, import it straight away.
+    Generate(GenerateArgs),
     /// Print a token for a user, for local use with curl or GraphiQL.
     Token {
         #[arg(long)]
@@ -67,6 +70,30 @@ pub struct ImportArgs {
     /// Rows per transaction; default 500 for accounts and contacts, 5,000 for events.
     #[arg(long)]
     batch: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value_t = 200)]
+    accounts: usize,
+    /// The same seed gives the same workspace.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Events in the history; default 60 per account (about 10 per contact).
+    #[arg(long)]
+    events: Option<usize>,
+    /// Days of history.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// The end of the history (RFC 3339); default now. Fix it to get the same timestamps too.
+    #[arg(long)]
+    now: Option<String>,
+    /// Directory for accounts.ndjson, contacts.ndjson and engagements.ndjson.
+    #[arg(long, default_value = "generated")]
+    out: std::path::PathBuf,
+    /// Also import the files into this workspace (created if new).
+    #[arg(long)]
+    workspace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,11 +190,65 @@ pub async fn token(config: &Config, email: &str, ttl: Option<u64>) -> anyhow::Re
     Ok(token)
 }
 
+/// `quorum generate`: writes the files, then imports them when asked to.
+pub async fn generate(config: &Config, args: GenerateArgs) -> anyhow::Result<()> {
+    let now = match &args.now {
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+            .map_err(|e| anyhow::anyhow!("--now: {e}"))?
+            .with_timezone(&chrono::Utc),
+        None => crate::store::now(),
+    };
+    let mut spec = quorum_domain::generate::Spec::new(
+        args.accounts,
+        args.seed,
+        crate::scoring::timestamp(now),
+    );
+    spec.days = args.days;
+    if let Some(n) = args.events {
+        spec.events = n;
+    }
+    let files = crate::generate::write(&spec, &args.out)?;
+    println!(
+        "wrote {}, {} and {} ({} events)",
+        files.accounts.display(),
+        files.contacts.display(),
+        files.engagements.display(),
+        spec.events
+    );
+    let Some(workspace) = args.workspace else {
+        return Ok(());
+    };
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    store::workspace::find_or_create(&db, &workspace)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (kind, file) in [
+        (crate::import::Kind::Accounts, files.accounts),
+        (crate::import::Kind::Contacts, files.contacts),
+        (crate::import::Kind::Engagements, files.engagements),
+    ] {
+        import_file(
+            &db,
+            crate::import::Options {
+                kind,
+                file,
+                workspace: workspace.clone(),
+                format: None,
+                rejects: None,
+                batch: None,
+                progress: true,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// `quorum import`: runs it with progress on stderr and prints the summary.
 pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let db = connect(config).await?;
     migrate(&db).await?;
-    let file = args.file.clone();
     let opts = crate::import::Options {
         kind: args.kind,
         file: args.file,
@@ -177,7 +258,15 @@ pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         batch: args.batch,
         progress: true,
     };
-    let s = crate::import::run(&db, opts).await?;
+    import_file(&db, opts).await
+}
+
+async fn import_file(
+    db: &sea_orm::DatabaseConnection,
+    opts: crate::import::Options,
+) -> anyhow::Result<()> {
+    let file = opts.file.clone();
+    let s = crate::import::run(db, opts).await?;
     let secs = s.elapsed.as_secs_f64();
     println!(
         "{}: {} rows in {secs:.1} s ({:.0} rows/s): {} accepted, {} duplicates, {} rejected",

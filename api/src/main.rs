@@ -1,5 +1,5 @@
 use clap::Parser as _;
-use quorum_api::cli::{Cli, Command, UserCommand, import, token, user_add};
+use quorum_api::cli::{Cli, Command, UserCommand, generate, import, token, user_add};
 use quorum_api::config::Config;
 use quorum_api::startup::{Application, connect, migrate};
 use tracing_subscriber::EnvFilter;
@@ -72,6 +72,10 @@ async fn main() -> anyhow::Result<()> {
             // Progress and the summary are the output; only problems are logged.
             init_tracing_at(&config, "warn");
             import(&config, args).await?;
+        }
+        Command::Generate(args) => {
+            init_tracing_at(&config, "warn");
+            generate(&config, args).await?;
         }
         Command::Token { email, ttl } => println!("{}", token(&config, &email, ttl).await?),
     }

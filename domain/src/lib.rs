@@ -5,6 +5,7 @@
 
 pub mod committee;
 pub mod filter;
+pub mod generate;
 pub mod metrics;
 pub mod qualify;
 pub mod route;

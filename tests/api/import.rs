@@ -251,3 +251,51 @@ async fn a_malformed_file_writes_nothing_and_names_the_line() {
     assert_eq!(accounts(&other).await, Vec::<Value>::new());
     assert_eq!(accounts(&m).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_generated_workspace_imports_whole_and_scores_its_hot_accounts_highest() {
+    let app = spawn_app().await;
+    let m = app.user("acme", Role::Marketer).await;
+    let now = quorum_api::scoring::timestamp(chrono::Utc::now());
+    let mut spec = quorum_domain::generate::Spec::new(40, 5, now);
+    spec.events = 3_000;
+    let files = quorum_api::generate::write(&spec, &app.db.dir().join("generated")).unwrap();
+    let people = quorum_domain::generate::population(&spec);
+    for (kind, file, rows) in [
+        (Kind::Accounts, &files.accounts, people.accounts.len()),
+        (Kind::Contacts, &files.contacts, people.contacts.len()),
+        (Kind::Engagements, &files.engagements, 3_000),
+    ] {
+        let s = run(&app, options(kind, file)).await;
+        assert_eq!(counts(&s), (rows, rows, 0, 0), "{kind:?}");
+    }
+    let again = run(&app, options(Kind::Engagements, &files.engagements)).await;
+    assert_eq!(counts(&again), (3_000, 0, 3_000, 0));
+
+    let stored = accounts(&m).await;
+    assert_eq!(stored.len(), 40);
+    let engagement = |domain: &str| {
+        stored
+            .iter()
+            .find(|a| a["domain"] == domain)
+            .map(|a| a["score"]["engagement"].as_f64().unwrap())
+            .unwrap()
+    };
+    let hottest = people
+        .accounts
+        .iter()
+        .max_by(|a, b| a.interest.total_cmp(&b.interest))
+        .unwrap();
+    let mut all: Vec<f64> = stored
+        .iter()
+        .map(|a| a["score"]["engagement"].as_f64().unwrap())
+        .collect();
+    all.sort_by(f64::total_cmp);
+    assert!(
+        engagement(&hottest.domain) > all[all.len() / 2],
+        "{}: {} vs median {}",
+        hottest.domain,
+        engagement(&hottest.domain),
+        all[all.len() / 2]
+    );
+}
