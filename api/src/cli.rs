@@ -43,6 +43,9 @@ pub enum Command {
     /// Write a realistic synthetic workspace (accounts, contacts and their engagement history)
     /// as NDJSON files for `quorum import`; with `--workspace`, import it straight away.
     Generate(GenerateArgs),
+    /// Serve a generated demo workspace (every role, routing, a scoring model, segments and 90
+    /// days of history) with live engagement; data in ./quorum-demo unless told otherwise.
+    Demo(crate::demo::DemoArgs),
     /// Print a token for a user, for local use with curl or GraphiQL.
     Token {
         #[arg(long)]

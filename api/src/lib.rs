@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod generate;
 pub mod graphql;

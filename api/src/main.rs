@@ -77,6 +77,10 @@ async fn main() -> anyhow::Result<()> {
             init_tracing_at(&config, "warn");
             generate(&config, args).await?;
         }
+        Command::Demo(args) => {
+            init_tracing_at(&config, "warn");
+            quorum_api::demo::run(config, args).await?;
+        }
         Command::Token { email, ttl } => println!("{}", token(&config, &email, ttl).await?),
     }
     Ok(())
