@@ -1,0 +1,254 @@
+//! The pipeline board at `/` and the offline GraphiQL: served from the binary, every file they
+//! reference served with its type, nothing loaded from another host.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A page's and its scripts' references to our own files, followed to the end: each one is
+/// fetched, checked for its content type and scanned for references of its own. Returns
+/// every path served and its body.
+async fn crawl(app: &TestApp, page: &str) -> Vec<(String, String)> {
+    let mut queue = vec![page.to_owned()];
+    let mut seen = BTreeSet::new();
+    let mut served = Vec::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let res = app
+            .get(&path)
+            .header("accept", "text/html,*/*")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path} (referenced) is served");
+        let ct = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let expected = if path == page {
+            "text/html"
+        } else {
+            expected_type(&path)
+        };
+        assert!(
+            ct.starts_with(expected),
+            "{path} is served as {ct:?}, not {expected}"
+        );
+        let body = res.text().await.unwrap();
+        for r in references(&body) {
+            queue.push(resolve(&path, &r));
+        }
+        served.push((path, body));
+    }
+    served
+}
+
+fn expected_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript",
+        Some("css") => "text/css",
+        Some("txt") => "text/plain",
+        Some("html") => "text/html",
+        _ => panic!("no expected type for {path}"),
+    }
+}
+
+/// `./x.js` relative to `/assets/board/board.js` is `/assets/board/x.js`.
+fn resolve(from: &str, reference: &str) -> String {
+    match reference.strip_prefix("./") {
+        Some(rest) => {
+            let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+            format!("{dir}/{rest}")
+        }
+        None => reference.to_owned(),
+    }
+}
+
+/// What our pages and scripts load from this server: `src`/`href` attributes, module imports
+/// (`from './x.js'`) and quoted `/assets/…` paths (fetched by script).
+fn references(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for marker in [
+        "src=\"",
+        "href=\"",
+        "from '",
+        "from \"",
+        "'/assets/",
+        "\"/assets/",
+    ] {
+        for (i, _) in text.match_indices(marker) {
+            let quote = if marker.contains('\'') { '\'' } else { '"' };
+            let start = i + marker.rfind(quote).unwrap() + 1;
+            let value: String = text[start..].chars().take_while(|c| *c != quote).collect();
+            let local = value.starts_with("/assets/") || value.starts_with("./");
+            // Links to other pages (`/graphql`) are not assets of this one.
+            if local && !value.contains(['{', '$', ' ']) {
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
+/// Where `text` loads something from another host: an `http(s)://` URL right after `src=`,
+/// `href=`, `url(`, `import`, `from`, `fetch(`, `new WebSocket(`…, and not in a comment.
+/// (Vendored bundles quote URLs in comments, error messages and XML namespaces; none of
+/// those loads anything.)
+fn external_references(text: &str) -> Vec<String> {
+    const SINKS: &[&str] = &[
+        "src=",
+        "href=",
+        "srcset=",
+        "action=",
+        "url",
+        "import",
+        "from",
+        "fetch",
+        "WebSocket",
+        "EventSource",
+        "Worker",
+        "importScripts",
+        "sendBeacon",
+    ];
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("http") {
+        let rest = &text[i..];
+        if !(rest.starts_with("http://") || rest.starts_with("https://")) {
+            continue;
+        }
+        let before = text[..i].trim_end_matches(|c: char| c.is_whitespace() || "\"'`(".contains(c));
+        if !SINKS.iter().any(|s| before.ends_with(s)) || in_comment(&text[..i]) {
+            continue;
+        }
+        let from = before.len().saturating_sub(30);
+        let from = (0..=from)
+            .rev()
+            .find(|&n| text.is_char_boundary(n))
+            .unwrap_or(0);
+        let to = rest.char_indices().nth(60).map_or(rest.len(), |(n, _)| n);
+        out.push(format!("{}{}", &text[from..i], &rest[..to]));
+    }
+    out
+}
+
+/// Whether the end of `before` is inside a `//` line comment, a `/* */` block or an HTML
+/// comment. Heuristic, but errs towards "not a comment": a URL it misses as code is flagged.
+fn in_comment(before: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or(before);
+    let t = line.trim_start();
+    t.starts_with("//")
+        || t.starts_with("/*")
+        || t.starts_with('*')
+        || line.contains("// ")
+        || before.rfind("/*") > before.rfind("*/")
+        || before.rfind("<!--") > before.rfind("-->")
+}
+
+#[test]
+fn the_external_reference_scan_finds_loads_and_ignores_comments() {
+    for bad in [
+        r#"<script src="https://cdn.example.com/react.js"></script>"#,
+        r#"<link rel="stylesheet" href='http://cdn.example.com/x.css'>"#,
+        "@import url(https://fonts.example.com/css);",
+        r#"import { x } from "https://esm.example.com/x.js";"#,
+        "const r = await fetch(`https://api.example.com/graphql`);",
+        "new WebSocket('wss://x'); new WebSocket( 'https://x')",
+    ] {
+        assert_eq!(external_references(bad).len(), 1, "{bad}");
+    }
+    for fine in [
+        "// Adapted from https://github.com/example/he",
+        "/* see\n * https://example.com/spec */ const a = 1;",
+        "<!-- from https://example.com -->",
+        r#"return "http://www.w3.org/2000/svg";"#,
+        "throw new Error('see https://reactjs.org/link/x');",
+        r#"<script src="/assets/board/board.js"></script>"#,
+    ] {
+        assert_eq!(external_references(fine), Vec::<String>::new(), "{fine}");
+    }
+}
+
+/// Our own files name no other host at all, not even in a comment: a reviewer reading them
+/// sees at once that they load nothing from elsewhere.
+fn assert_no_urls(path: &str, body: &str) {
+    for scheme in ["http://", "https://", "ws://", "wss://"] {
+        assert!(
+            !body.contains(scheme),
+            "{path} mentions a {scheme} URL; the board must work offline"
+        );
+    }
+    let ext = external_references(body);
+    assert!(ext.is_empty(), "{path} loads from another host: {ext:?}");
+}
+
+#[tokio::test]
+async fn the_board_is_served_at_the_root_with_every_asset_it_references() {
+    let app = spawn_app().await;
+    let res = app.get("/").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("default-src 'self'"), "{csp:?}");
+    let served = crawl(&app, "/").await;
+    let paths: Vec<&str> = served.iter().map(|(p, _)| p.as_str()).collect();
+    for expected in [
+        "/assets/board/board.css",
+        "/assets/board/board.js",
+        "/assets/board/operations.js",
+        "/assets/board/live.js",
+    ] {
+        assert!(paths.contains(&expected), "{expected} in {paths:?}");
+    }
+    for (path, body) in &served {
+        // The GraphiQL files are checked with GraphiQL; the board only probes one of them.
+        if !path.starts_with("/assets/graphiql/") {
+            assert_no_urls(path, body);
+        }
+    }
+    let page = &served[0].1;
+    assert!(page.contains("<form id=\"login-form\""), "{page}");
+    // Every operation the board sends is named, so it can be told apart in logs.
+    let ops = &served
+        .iter()
+        .find(|(p, _)| p == "/assets/board/operations.js")
+        .unwrap()
+        .1;
+    for name in [
+        "mutation BoardLogin(",
+        "query BoardTopAccounts(",
+        "mutation BoardAcceptAssignment(",
+        "mutation BoardRecordFirstTouch(",
+        "subscription BoardSqlPromotions(",
+        "subscription BoardAssignmentUpdates(",
+    ] {
+        assert!(ops.contains(name), "operations.js has {name}");
+    }
+}
+
+#[tokio::test]
+async fn board_files_are_revalidated_and_unknown_ones_are_missing() {
+    let app = spawn_app().await;
+    let res = app.get("/assets/board/board.js").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app
+        .get("/assets/board/board.js")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    for missing in ["/assets/board/nope.js", "/assets/board/../Cargo.toml"] {
+        let res = app.get(missing).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{missing}");
+    }
+}
