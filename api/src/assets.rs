@@ -1,10 +1,12 @@
-//! Files compiled into the binary: the pipeline board at `/`. One binary serves it, with no
-//! CDN, asset directory or build step.
+//! Files compiled into the binary: the pipeline board at `/` and an offline GraphiQL on
+//! `GET /graphql`. One binary serves both, with no CDN, asset directory or build step.
 
 use std::hash::{Hash as _, Hasher as _};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::state::AppState;
 
 /// One served file.
 pub struct Asset {
@@ -43,6 +45,22 @@ pub const BOARD: &[Asset] = &[
     asset!("board", "live.js", JS, false),
 ];
 
+/// `GET /graphql` from a browser, unless GraphiQL is off.
+pub const GRAPHIQL_PAGE: Asset = asset!("graphiql", "index.html", HTML, false);
+
+/// Under `/assets/graphiql/`, unless GraphiQL is off. The vendored builds keep their version
+/// in the name (`api/assets/graphiql/VENDORED.md` says where they come from).
+pub const GRAPHIQL: &[Asset] = &[
+    asset!("graphiql", "start.js", JS, false),
+    asset!("graphiql", "graphiql-3.8.3.min.js", JS, true),
+    asset!("graphiql", "graphiql-3.8.3.min.css", CSS, true),
+    asset!("graphiql", "react-18.3.1.production.min.js", JS, true),
+    asset!("graphiql", "react-dom-18.3.1.production.min.js", JS, true),
+    asset!("graphiql", "LICENSE.graphiql.txt", TEXT, true),
+    asset!("graphiql", "LICENSE.react.txt", TEXT, true),
+    asset!("graphiql", "LICENSE.react-dom.txt", TEXT, true),
+];
+
 /// The board's scripts, styles and sockets come from this origin only, so a stray external
 /// reference fails in the browser as well as in the tests. (`'self'` covers same-origin
 /// WebSockets in CSP 3.)
@@ -63,6 +81,23 @@ pub async fn board(req: HttpRequest) -> HttpResponse {
 /// `GET /assets/board/{name}`.
 pub async fn board_asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
     find(BOARD, &name).map_or_else(not_found, |a| serve(&req, a))
+}
+
+/// `GET /assets/graphiql/{name}`: missing, like the page, when GraphiQL is off.
+pub async fn graphiql_asset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> HttpResponse {
+    if !state.config.graphiql {
+        return not_found();
+    }
+    find(GRAPHIQL, &name).map_or_else(not_found, |a| serve(&req, a))
+}
+
+/// The GraphiQL page; the caller checks that GraphiQL is on.
+pub fn graphiql_page(req: &HttpRequest) -> HttpResponse {
+    serve(req, &GRAPHIQL_PAGE)
 }
 
 fn find<'a>(assets: &'a [Asset], name: &str) -> Option<&'a Asset> {

@@ -199,6 +199,10 @@ impl Application {
                 .route("/readyz", web::get().to(http::readyz))
                 .route("/", web::get().to(assets::board))
                 .route("/assets/board/{name}", web::get().to(assets::board_asset))
+                .route(
+                    "/assets/graphiql/{name}",
+                    web::get().to(assets::graphiql_asset),
+                )
         })
         .shutdown_timeout(config.shutdown_timeout_secs)
         // Signals are ours: sockets must hear "going away" before actix stops the workers.

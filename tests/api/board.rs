@@ -252,3 +252,80 @@ async fn board_files_are_revalidated_and_unknown_ones_are_missing() {
         assert_eq!(res.status(), 404, "{missing}");
     }
 }
+
+/// GraphiQL's vendored files, which the page references, and their licences, which it does not.
+const GRAPHIQL_FILES: &[&str] = &[
+    "/assets/graphiql/start.js",
+    "/assets/graphiql/graphiql-3.8.3.min.js",
+    "/assets/graphiql/graphiql-3.8.3.min.css",
+    "/assets/graphiql/react-18.3.1.production.min.js",
+    "/assets/graphiql/react-dom-18.3.1.production.min.js",
+    "/assets/graphiql/LICENSE.graphiql.txt",
+    "/assets/graphiql/LICENSE.react.txt",
+    "/assets/graphiql/LICENSE.react-dom.txt",
+];
+
+#[tokio::test]
+async fn graphiql_is_served_offline_from_vendored_files() {
+    let app = spawn_app().await;
+    let served = crawl(&app, "/graphql").await;
+    let paths: BTreeSet<&str> = served.iter().map(|(p, _)| p.as_str()).collect();
+    for (path, body) in &served {
+        if path == "/graphql" || path.ends_with("/start.js") {
+            assert_no_urls(path, body);
+        } else {
+            let ext = external_references(body);
+            assert!(ext.is_empty(), "{path} loads from another host: {ext:?}");
+        }
+    }
+    for file in GRAPHIQL_FILES {
+        if file.contains("LICENSE") {
+            let res = app.get(file).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{file}");
+            assert!(res.text().await.unwrap().contains("MIT License"), "{file}");
+        } else {
+            assert!(paths.contains(file), "the page loads {file}: {paths:?}");
+        }
+    }
+    // Versioned names: a browser keeps them; our own start script is revalidated.
+    let res = app
+        .get("/assets/graphiql/graphiql-3.8.3.min.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let res = app.get("/assets/graphiql/start.js").send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    // Subscriptions go to this server's /graphql, with the board's saved token.
+    let start = &served
+        .iter()
+        .find(|(p, _)| p.ends_with("/start.js"))
+        .unwrap()
+        .1;
+    assert!(start.contains("subscriptionUrl"), "{start}");
+    assert!(start.contains("sessionStorage.getItem('quorum.token')"));
+}
+
+#[tokio::test]
+async fn with_graphiql_off_its_page_and_files_are_missing_and_the_board_stays() {
+    let app = crate::helpers::spawn_app_with(|c| c.graphiql = false).await;
+    let page = app
+        .get("/graphql")
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    for file in GRAPHIQL_FILES {
+        let res = app.get(file).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{file}");
+    }
+    // An API client without a query still hears what is missing.
+    let res = app.get("/graphql").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let served = crawl(&app, "/").await;
+    assert!(served.len() > 1, "{served:?}");
+}
