@@ -29,7 +29,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== null && c !== undefined && c !== false) el.append(c);
   }
   return el;
@@ -135,7 +135,7 @@ async function loadSegments() {
   const chosen = select.value;
   select.replaceChildren(
     h('option', { value: '' }, 'All accounts'),
-    data.segments.map((s) => h('option', { value: s.id }, `${s.name} (${s.accountCount})`)),
+    ...data.segments.map((s) => h('option', { value: s.id }, `${s.name} (${s.accountCount})`)),
   );
   select.value = data.segments.some((s) => s.id === chosen) ? chosen : '';
 }
@@ -268,9 +268,12 @@ function feedItem(p) {
 
 let reloadTimer = null;
 function reloadAccountsSoon() {
-  // A burst of promotions (an import) reloads the list once.
+  // A burst of promotions (an import) reloads the list once. Segment sizes may change too.
   clearTimeout(reloadTimer);
-  reloadTimer = setTimeout(loadAccounts, 1000);
+  reloadTimer = setTimeout(() => {
+    loadSegments().catch(() => {});
+    loadAccounts();
+  }, 1000);
 }
 
 const STATUS_TEXT = {
@@ -331,7 +334,12 @@ function startLive() {
 async function start() {
   showLoggedIn();
   startLive();
-  await Promise.all([loadSegments().catch(() => {}), loadAssignments()]);
+  const segments = loadSegments().catch((err) => {
+    // The board still works on all accounts; the picker says why it is off.
+    $('segment').disabled = true;
+    $('segment').title = `Segments are unavailable: ${err.message}`;
+  });
+  await Promise.all([segments, loadAssignments()]);
   await loadAccounts();
 }
 
