@@ -2,8 +2,14 @@
 //! reference served with its type, nothing loaded from another host.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use crate::helpers::{TestApp, spawn_app};
+use chrono::Utc;
+use quorum_domain::value::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, PASSWORD, TestApp, spawn_app};
+use crate::webdriver::Browser;
 
 /// A page's and its scripts' references to our own files, followed to the end: each one is
 /// fetched, checked for its content type and scanned for references of its own. Returns
@@ -328,4 +334,264 @@ async fn with_graphiql_off_its_page_and_files_are_missing_and_the_board_stays() 
     assert_eq!(res.status(), 400);
     let served = crawl(&app, "/").await;
     assert!(served.len() > 1, "{served:?}");
+}
+
+/// Accounts for the board to rank: engaged to different degrees, none an SQL yet (no
+/// high-intent action), one outside the US. Returns the id of a segment of the US ones.
+async fn seed(m: &Client) -> String {
+    let accounts = json!([
+        { "name": "Acme Corp", "domain": "acme.io", "country": "US", "industry": "Software", "employeeCount": 1200, "tier": 1 },
+        { "name": "Globex", "domain": "globex.com", "country": "US", "industry": "Manufacturing", "employeeCount": 5400, "tier": 2 },
+        { "name": "Umbrella Health", "domain": "umbrella.health", "country": "US", "industry": "Healthcare", "employeeCount": 800 },
+        { "name": "Hooli", "domain": "hooli.xyz", "country": "US", "industry": "Internet", "employeeCount": 9000, "tier": 1 },
+        { "name": "Soylent", "domain": "soylent.com", "country": "US", "industry": "Food", "employeeCount": 300, "tier": 3 },
+        { "name": "Stark Industrie", "domain": "stark.de", "country": "DE", "industry": "Manufacturing", "employeeCount": 2000 },
+    ]);
+    let res = m
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": accounts }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let contacts = json!([
+        { "email": "ana@acme.io", "name": "Ana Ruiz", "title": "CFO", "seniority": "C_LEVEL" },
+        { "email": "raj@acme.io", "name": "Raj Patel", "title": "VP Marketing", "seniority": "VP" },
+        { "email": "li@globex.com", "name": "Li Wei", "title": "Director IT", "seniority": "DIRECTOR" },
+        { "email": "sam@umbrella.health", "name": "Sam Cole", "title": "Analyst", "seniority": "INDIVIDUAL_CONTRIBUTOR" },
+        { "email": "kim@hooli.xyz", "name": "Kim Park", "title": "VP Sales", "seniority": "VP" },
+        { "email": "joe@soylent.com", "name": "Joe Bell", "title": "Manager", "seniority": "MANAGER" },
+        { "email": "eva@stark.de", "name": "Eva Stark", "title": "CEO", "seniority": "C_LEVEL" },
+    ]);
+    let res = m
+        .gql(
+            "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
+            json!({ "i": contacts }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let events: Vec<Value> = [
+        ("ana@acme.io", "WEBINAR_ATTENDED", 2),
+        ("ana@acme.io", "CONTENT_DOWNLOAD", 5),
+        ("raj@acme.io", "EMAIL_CLICK", 1),
+        ("li@globex.com", "CONTENT_DOWNLOAD", 3),
+        ("li@globex.com", "WEB_VISIT", 10),
+        ("sam@umbrella.health", "EMAIL_OPEN", 4),
+        ("kim@hooli.xyz", "WEBINAR_ATTENDED", 20),
+        ("joe@soylent.com", "EMAIL_OPEN", 30),
+        ("eva@stark.de", "FORM_SUBMIT", 1),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, (email, kind, days))| {
+        json!({ "eventId": format!("seed-{n}"), "contactEmail": email, "kind": kind,
+            "occurredAt": (Utc::now() - chrono::Duration::days(*days)).to_rfc3339() })
+    })
+    .collect();
+    let res = m.gql(INGEST, json!({ "e": events })).await;
+    assert_eq!(res["data"]["ingestEngagements"]["accepted"], 9, "{res}");
+    let res = m
+        .gql(
+            "mutation($i: SegmentInput!) { createSegment(input: $i) { id } }",
+            json!({ "i": { "name": "United States", "filter": { "countryIn": ["US"] } } }),
+        )
+        .await;
+    res["data"]["createSegment"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_owned()
+}
+
+const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
+    accepted promotions { accountId to } } }";
+
+/// Subscriptions that reached their live feed on `app` so far.
+async fn listening(app: &TestApp) -> u64 {
+    const NAME: &str = "quorum_subscriptions_listening_total ";
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(NAME))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {NAME}in /metrics"))
+}
+
+#[tokio::test]
+async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_and_accepts_it() {
+    let app = spawn_app().await;
+    let marketer = app.user("acme", Role::Marketer).await;
+    marketer.publish_one_event_sql_model().await;
+    let manager = app.user("acme", Role::Manager).await;
+    let rep = app.user("acme", Role::Rep).await;
+    let res = manager
+        .gql(
+            "mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }",
+            json!({ "id": rep.id, "i": { "countries": ["US"], "capacity": 10 } }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let segment = seed(&marketer).await;
+
+    let browser = Browser::start().await;
+    browser.goto(&format!("{}/", app.base)).await;
+    browser
+        .wait_for("#login:not([hidden]) #login-form", "the login form")
+        .await;
+    browser.type_into("#email", &rep.email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser
+        .wait_for("#board:not([hidden])", "the board after logging in")
+        .await;
+    browser
+        .wait_for("#live-status[data-status=live]", "the live feed")
+        .await;
+    // The board subscribes to promotions and to the rep's assignments; what commits once
+    // both listen reaches them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while listening(&app).await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the board's two subscriptions did not reach their live feed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let option = format!("#segment option[value=\"{segment}\"]");
+    browser.wait_for(&option, "the segment in the picker").await;
+    browser.click(&option).await;
+    browser
+        .wait_until(
+            "document.getElementById('accounts-status').textContent === 'Top 5 of 5 by score.'",
+            "the US segment's five accounts",
+        )
+        .await;
+    let listed = browser
+        .script(
+            "return [...document.querySelectorAll('#accounts .name strong')].map(e => e.textContent)",
+            json!([]),
+        )
+        .await;
+    assert!(!listed.to_string().contains("Stark"), "{listed}");
+
+    // A demo request makes Initech an SQL, routed to the US rep.
+    let res = marketer
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": [{ "name": "Initech", "domain": "initech.com", "country": "US",
+                "industry": "Software", "employeeCount": 2500, "tier": 1 }] }),
+        )
+        .await;
+    let account = res["data"]["upsertAccounts"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_owned();
+    let res = marketer
+        .gql(
+            "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
+            json!({ "i": [{ "email": "jane@initech.com", "name": "Jane Doe", "title": "CTO",
+                "seniority": "C_LEVEL" }] }),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let at = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let res = marketer
+        .gql(
+            INGEST,
+            json!({ "e": [{ "eventId": "demo-initech", "contactEmail": "jane@initech.com",
+                "kind": "DEMO_REQUEST", "occurredAt": at }] }),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["ingestEngagements"]["promotions"][0]["to"], "SQL",
+        "{res}"
+    );
+    let res = manager
+        .gql(
+            "query($id: ID!) { account(id: $id) { assignment { id status rep { id } } } }",
+            json!({ "id": account }),
+        )
+        .await;
+    let assignment = &res["data"]["account"]["assignment"];
+    assert_eq!(assignment["rep"]["id"], rep.id.as_str(), "{res}");
+    let id = assignment["id"].as_str().unwrap().to_owned();
+
+    let item = format!("#assignments [data-assignment-id=\"{id}\"]");
+    browser
+        .wait_for(
+            &format!("{item} button[data-action=accept]"),
+            "the new assignment, live",
+        )
+        .await;
+    browser
+        .wait_until(
+            "document.getElementById('promotions').textContent.includes('Initech')",
+            "the promotion in the live feed",
+        )
+        .await;
+    browser
+        .click(&format!("{item} button[data-action=accept]"))
+        .await;
+    browser
+        .wait_for(
+            &format!("#assignments [data-assignment-id=\"{id}\"][data-status=ACCEPTED]"),
+            "the assignment shown as accepted",
+        )
+        .await;
+    let res = rep
+        .gql(
+            "{ assignments { nodes { id status acceptedAt } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = res["data"]["assignments"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{res}"));
+    let accepted = nodes
+        .iter()
+        .find(|n| n["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{res}"));
+    assert_eq!(accepted["status"], "ACCEPTED", "{res}");
+    assert!(accepted["acceptedAt"].is_string(), "{res}");
+
+    // The promotion reloads the ranking; open the top account's breakdown for the picture.
+    browser
+        .wait_until(
+            &format!("document.querySelector('#accounts [data-account-id=\"{account}\"]')"),
+            "Initech among the top accounts",
+        )
+        .await;
+    browser.click("#accounts li details summary").await;
+    browser
+        .wait_for("#accounts li details[open] table", "the score breakdown")
+        .await;
+    let png = browser.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/board.png");
+    std::fs::write(path, &png).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+
+    // GraphiQL, in the same tab, starts with the board's token and runs queries offline.
+    browser.goto(&format!("{}/graphql", app.base)).await;
+    browser
+        .wait_for(".graphiql-container .graphiql-execute-button", "GraphiQL")
+        .await;
+    browser
+        .wait_until(
+            "document.body.innerText.includes('Bearer ')",
+            "the token in GraphiQL's headers editor",
+        )
+        .await;
+    browser.click(".graphiql-execute-button").await;
+    browser
+        .wait_until(
+            &format!("document.body.innerText.includes({})", json!(rep.email)),
+            "the rep's own e-mail in GraphiQL's result",
+        )
+        .await;
 }

@@ -26,4 +26,5 @@ mod scoring_model;
 mod segments;
 mod subscriptions;
 mod tenancy;
+mod webdriver;
 mod ws;
