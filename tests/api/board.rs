@@ -405,6 +405,46 @@ async fn seed(m: &Client) -> String {
 const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
     accepted promotions { accountId to } } }";
 
+/// A new US account `name` at `domain` made an SQL by a demo request; its assignment's id
+/// and rep's id.
+async fn promote(m: &Client, manager: &Client, name: &str, domain: &str) -> (String, String) {
+    let res = m
+        .gql(
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
+            json!({ "i": [{ "name": name, "domain": domain, "country": "US", "tier": 2 }] }),
+        )
+        .await;
+    let account = res["data"]["upsertAccounts"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{res}"))
+        .to_owned();
+    m.upsert_contact(&format!("ceo@{domain}")).await;
+    let at = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let res = m
+        .gql(
+            INGEST,
+            json!({ "e": [{ "eventId": format!("demo-{domain}"), "contactEmail": format!("ceo@{domain}"),
+                "kind": "DEMO_REQUEST", "occurredAt": at }] }),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["ingestEngagements"]["promotions"][0]["to"], "SQL",
+        "{res}"
+    );
+    let res = manager
+        .gql(
+            "query($id: ID!) { account(id: $id) { assignment { id rep { id } } } }",
+            json!({ "id": account }),
+        )
+        .await;
+    let a = &res["data"]["account"]["assignment"];
+    let id = a["id"].as_str().unwrap_or_else(|| panic!("{res}"));
+    (
+        id.to_owned(),
+        a["rep"]["id"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
 /// Subscriptions that reached their live feed on `app` so far.
 async fn listening(app: &TestApp) -> u64 {
     const NAME: &str = "quorum_subscriptions_listening_total ";
@@ -439,6 +479,15 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_and_accepts_i
     let segment = seed(&marketer).await;
 
     let browser = Browser::start().await;
+    // Keeps the page's sockets within the test's reach, to cut the board's connection later.
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "window.__sockets = []; const Native = window.WebSocket;
+                window.WebSocket = class extends Native {
+                    constructor(...args) { super(...args); window.__sockets.push(this); } };" }),
+        )
+        .await;
     browser.goto(&format!("{}/", app.base)).await;
     browser
         .wait_for("#login:not([hidden]) #login-form", "the login form")
@@ -559,6 +608,49 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_and_accepts_i
         .unwrap_or_else(|| panic!("{res}"));
     assert_eq!(accepted["status"], "ACCEPTED", "{res}");
     assert!(accepted["acceptedAt"].is_string(), "{res}");
+
+    // The connection drops; while the board cannot reconnect, another account becomes an
+    // SQL. Back online, the board resumes after the last cursor it saw: the missed promotion
+    // and assignment arrive, once each.
+    browser.offline(true).await;
+    browser
+        .script("window.__sockets.forEach(s => s.close())", json!([]))
+        .await;
+    browser
+        .wait_for(
+            "#live-status[data-status=reconnecting]",
+            "the board noticing the lost connection",
+        )
+        .await;
+    let missed = promote(&marketer, &manager, "Vandelay", "vandelay.com").await;
+    assert_eq!(missed.1, rep.id, "routed to the rep");
+    browser.offline(false).await;
+    browser
+        .wait_for(
+            &format!("#assignments [data-assignment-id=\"{}\"]", missed.0),
+            "the assignment made while offline",
+        )
+        .await;
+    browser
+        .wait_until(
+            "document.getElementById('promotions').textContent.includes('Vandelay')",
+            "the promotion made while offline",
+        )
+        .await;
+    let cursors = browser
+        .script(
+            "return [...document.querySelectorAll('#promotions li')].map(li => li.dataset.cursor)",
+            json!([]),
+        )
+        .await;
+    let cursors: Vec<&str> = cursors
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(cursors.len(), 2, "two promotions, each once: {cursors:?}");
+    assert_ne!(cursors[0], cursors[1]);
 
     // The promotion reloads the ranking; open the top account's breakdown for the picture.
     browser
