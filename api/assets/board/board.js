@@ -119,6 +119,8 @@ async function logIn(event) {
     sessionStorage.setItem(USER_KEY, JSON.stringify(session.user));
     form.password.value = '';
     start();
+    // The form is gone; keyboard and screen-reader users land on the board.
+    $('accounts-title').focus();
   } catch (err) {
     $('login-error').textContent =
       err.code === 'UNAUTHENTICATED' ? 'Wrong e-mail or password.' : `Could not log in: ${err.message}`;
@@ -129,8 +131,12 @@ async function logIn(event) {
 
 // Accounts.
 
+let segmentsRequest = 0;
+
 async function loadSegments() {
+  const request = ++segmentsRequest;
   const data = await gql(op.SEGMENTS);
+  if (request !== segmentsRequest) return; // a later answer draws instead
   const select = $('segment');
   const chosen = select.value;
   select.replaceChildren(
@@ -161,11 +167,16 @@ function breakdown(score) {
       : h('p', {}, 'Not scored yet.'));
 }
 
+let accountsRequest = 0;
+
 async function loadAccounts() {
   const status = $('accounts-status');
   status.textContent = 'Loading…';
+  // Only the latest request may draw: an earlier one (another segment) can answer later.
+  const request = ++accountsRequest;
   try {
     const data = await gql(op.TOP_ACCOUNTS, { segmentId: $('segment').value || null, first: TOP });
+    if (request !== accountsRequest) return;
     const { nodes, totalCount } = data.accounts;
     $('accounts').replaceChildren(...nodes.map((a, i) =>
       h('li', { class: 'account', 'data-account-id': a.id },
@@ -180,7 +191,7 @@ async function loadAccounts() {
       ? `Top ${nodes.length} of ${totalCount} by score.`
       : 'No accounts here yet.';
   } catch (err) {
-    status.textContent = `Could not load accounts: ${err.message}`;
+    if (request === accountsRequest) status.textContent = `Could not load accounts: ${err.message}`;
   }
 }
 
@@ -237,9 +248,28 @@ function assignmentItem(a) {
       : null);
 }
 
+// Redraws only the items whose assignment changed, so that an event about one assignment
+// does not reset the channel a rep is picking on another, or move their focus.
 function renderAssignments() {
   const list = [...assignments.values()].sort((x, y) => y.assignedAt.localeCompare(x.assignedAt));
-  $('assignments').replaceChildren(...list.map(assignmentItem));
+  const box = $('assignments');
+  const shown = new Map([...box.children].map((li) => [li.dataset.assignmentId, li]));
+  let previous = null;
+  for (const a of list) {
+    const signature = JSON.stringify(a);
+    let li = shown.get(a.id);
+    shown.delete(a.id);
+    if (!li || li.dataset.signature !== signature) {
+      const fresh = assignmentItem(a);
+      fresh.dataset.signature = signature;
+      if (li) li.replaceWith(fresh);
+      li = fresh;
+    }
+    const slot = previous ? previous.nextElementSibling : box.firstElementChild;
+    if (slot !== li) box.insertBefore(li, slot);
+    previous = li;
+  }
+  for (const gone of shown.values()) gone.remove();
   $('assignments-empty').hidden = list.length > 0;
 }
 
