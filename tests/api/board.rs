@@ -463,12 +463,33 @@ async fn listening(app: &TestApp) -> u64 {
 }
 
 #[tokio::test]
-async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_and_accepts_it() {
+async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_works_it() {
     let app = spawn_app().await;
     let marketer = app.user("acme", Role::Marketer).await;
     marketer.publish_one_event_sql_model().await;
     let manager = app.user("acme", Role::Manager).await;
-    let rep = app.user("acme", Role::Rep).await;
+    // A readable name for the screenshot (the helpers' users are named after random e-mails).
+    let email = "dana.lee@acme.example.com";
+    app.user_with("acme", Role::Rep, email).await;
+    let res = app
+        .anonymous()
+        .gql(
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { id } } }",
+            json!({ "e": email, "p": PASSWORD }),
+        )
+        .await;
+    let rep = Client {
+        token: res["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{res}"))
+            .to_owned(),
+        id: res["data"]["login"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        email: email.to_owned(),
+        ..app.anonymous()
+    };
     let res = manager
         .gql(
             "mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }",
@@ -608,6 +629,31 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_and_accepts_i
         .unwrap_or_else(|| panic!("{res}"));
     assert_eq!(accepted["status"], "ACCEPTED", "{res}");
     assert!(accepted["acceptedAt"].is_string(), "{res}");
+    // Then the first touch, by e-mail.
+    browser
+        .click(&format!("{item} select option[value=email]"))
+        .await;
+    browser
+        .click(&format!("{item} button[data-action=first-touch]"))
+        .await;
+    browser
+        .wait_for(
+            &format!("#assignments [data-assignment-id=\"{id}\"][data-status=WORKING]"),
+            "the assignment shown as worked",
+        )
+        .await;
+    let res = rep
+        .gql(
+            "{ assignments { nodes { id status firstTouchAt firstTouchChannel } } }",
+            json!({}),
+        )
+        .await;
+    let touched = res["data"]["assignments"]["nodes"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("{res}"));
+    assert_eq!(touched["status"], "WORKING", "{res}");
+    assert_eq!(touched["firstTouchChannel"], "email", "{res}");
 
     // The connection drops; while the board cannot reconnect, another account becomes an
     // SQL. Back online, the board resumes after the last cursor it saw: the missed promotion

@@ -226,10 +226,28 @@ impl Browser {
         .await;
     }
 
+    /// Clicks the element matching `css`. A live page may redraw it between finding and
+    /// clicking ("stale element reference"): then it is found again.
     pub async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.command("POST", &format!("/element/{el}/click"), json!({}))
-            .await;
+        for _ in 0..3 {
+            let el = self.find(css).await;
+            let res = self
+                .http
+                .post(format!("{}/element/{el}/click", self.url))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("chromedriver click {css}: {e}"));
+            if res.status().is_success() {
+                return;
+            }
+            let answer: Value = res.json().await.unwrap_or_default();
+            assert_eq!(
+                answer["value"]["error"], "stale element reference",
+                "clicking {css}: {answer}"
+            );
+        }
+        panic!("{css} was redrawn under every click");
     }
 
     /// Runs `js` (a function body; `arguments` are `args`) in the page; what it returns.
