@@ -68,7 +68,7 @@ const BOARD_CSP: &str = "default-src 'self'; img-src 'self' data:; connect-src '
                          object-src 'none'; base-uri 'none'; form-action 'self'; \
                          frame-ancestors 'none'";
 
-/// `GET /`: the pipeline board. On whether or not GraphiQL is: it is only a client.
+/// `GET /`: the pipeline board, whether or not GraphiQL is on (the board is only a client).
 pub async fn board(req: HttpRequest) -> HttpResponse {
     let mut res = serve(&req, &BOARD_PAGE);
     res.headers_mut().insert(
@@ -111,7 +111,7 @@ pub fn not_found() -> HttpResponse {
 }
 
 fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
-    let mut res = if asset.versioned {
+    let mut builder = if asset.versioned {
         let mut b = HttpResponse::Ok();
         b.insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
         b
@@ -134,7 +134,8 @@ fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
         }
         b
     };
-    res.content_type(asset.content_type)
+    builder
+        .content_type(asset.content_type)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(asset.body)
 }
