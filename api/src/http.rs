@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response, ServerError};
 use serde::Deserialize;
@@ -127,7 +126,7 @@ pub struct GetParams {
     variables: Option<String>,
 }
 
-/// `GET /graphql`: a query in the URL, or GraphiQL for a browser.
+/// `GET /graphql`: a query in the URL, or GraphiQL (`api/assets/graphiql/`) for a browser.
 pub async fn graphql_get(
     schema: web::Data<QuorumSchema>,
     state: web::Data<AppState>,
@@ -137,9 +136,11 @@ pub async fn graphql_get(
     let params = params.into_inner();
     let Some(query) = params.query else {
         if state.config.graphiql {
-            return HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(GraphiQLSource::build().endpoint("/graphql").finish());
+            return crate::assets::graphiql_page(&req);
+        }
+        // With GraphiQL off there is no page here; API clients still learn what is missing.
+        if accepts_html(&req) {
+            return crate::assets::not_found();
         }
         return request_error(
             &req,
@@ -250,6 +251,14 @@ pub(crate) fn label(r: &mut Response) -> bool {
         }
     }
     request_error
+}
+
+/// A browser navigating here, rather than an API client.
+fn accepts_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }
 
 fn accepts_graphql_response(req: &HttpRequest) -> bool {

@@ -1,5 +1,6 @@
 //! Quorum's server: storage, GraphQL, HTTP and auth around the pure `quorum-domain`.
 
+pub mod assets;
 pub mod auth;
 pub mod bus;
 pub mod cli;

@@ -13,6 +13,7 @@ use quorum_migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::assets;
 use crate::auth::{JwtKeys, LoginThrottle};
 use crate::bus::Bus;
 use crate::config::Config;
@@ -196,6 +197,12 @@ impl Application {
                 .route("/metrics", web::get().to(crate::metrics::metrics))
                 .route("/healthz", web::get().to(http::healthz))
                 .route("/readyz", web::get().to(http::readyz))
+                .route("/", web::get().to(assets::board))
+                .route("/assets/board/{name}", web::get().to(assets::board_asset))
+                .route(
+                    "/assets/graphiql/{name}",
+                    web::get().to(assets::graphiql_asset),
+                )
         })
         .shutdown_timeout(config.shutdown_timeout_secs)
         // Signals are ours: sockets must hear "going away" before actix stops the workers.

@@ -97,7 +97,7 @@ async fn errors_make_no_suggestions_and_introspection_can_be_turned_off() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 400, "no GraphiQL");
+    assert_eq!(page.status(), 404, "no GraphiQL");
 }
 
 #[tokio::test]

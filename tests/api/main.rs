@@ -10,6 +10,7 @@
 mod accounts;
 mod analytics;
 mod auth;
+mod board;
 mod committees;
 mod contacts;
 mod engagement;
@@ -26,4 +27,5 @@ mod scoring_model;
 mod segments;
 mod subscriptions;
 mod tenancy;
+mod webdriver;
 mod ws;
