@@ -336,6 +336,69 @@ async fn with_graphiql_off_its_page_and_files_are_missing_and_the_board_stays() 
     assert!(served.len() > 1, "{served:?}");
 }
 
+/// Where a browser test saves a picture of the board: `docs/` (the README shows
+/// `docs/board.png`, taken on the demo) when `QUORUM_UPDATE_SCREENSHOTS` is set, else the temp
+/// dir, so that a test run leaves the work tree as it was.
+pub fn screenshot_path(name: &str) -> std::path::PathBuf {
+    if std::env::var_os("QUORUM_UPDATE_SCREENSHOTS").is_some() {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs")
+            .join(name)
+    } else {
+        std::env::temp_dir().join(format!("quorum-{name}"))
+    }
+}
+
+/// Logs in through the board's form at `base` and waits for the board and its live feed.
+pub async fn log_in(browser: &Browser, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/")).await;
+    browser
+        .wait_for("#login:not([hidden]) #login-form", "the login form")
+        .await;
+    browser.type_into("#email", email).await;
+    browser.type_into("#password", password).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser
+        .wait_for("#board:not([hidden])", "the board after logging in")
+        .await;
+    browser
+        .wait_for("#live-status[data-status=live]", "the live feed")
+        .await;
+}
+
+/// Waits for assignment `id` to arrive live, clicks Accept, waits for the board to show it
+/// accepted, and checks through the API, as `rep`, that it is.
+pub async fn accept(browser: &Browser, rep: &Client, id: &str) {
+    let item = format!("#assignments [data-assignment-id=\"{id}\"]");
+    browser
+        .wait_for(
+            &format!("{item} button[data-action=accept]"),
+            "the assignment, live",
+        )
+        .await;
+    browser
+        .click(&format!("{item} button[data-action=accept]"))
+        .await;
+    browser
+        .wait_for(
+            &format!("{item}[data-status=ACCEPTED]"),
+            "the assignment shown as accepted",
+        )
+        .await;
+    let res = rep
+        .gql(
+            "{ assignments(first: 100) { nodes { id status acceptedAt } } }",
+            json!({}),
+        )
+        .await;
+    let accepted = res["data"]["assignments"]["nodes"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["id"] == id))
+        .unwrap_or_else(|| panic!("{res}"));
+    assert_eq!(accepted["status"], "ACCEPTED", "{res}");
+    assert!(accepted["acceptedAt"].is_string(), "{res}");
+}
+
 /// Accounts for the board to rank: engaged to different degrees, none an SQL yet (no
 /// high-intent action), one outside the US. Returns the id of a segment of the US ones.
 async fn seed(m: &Client) -> String {
@@ -509,19 +572,7 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
                     constructor(...args) { super(...args); window.__sockets.push(this); } };" }),
         )
         .await;
-    browser.goto(&format!("{}/", app.base)).await;
-    browser
-        .wait_for("#login:not([hidden]) #login-form", "the login form")
-        .await;
-    browser.type_into("#email", &rep.email).await;
-    browser.type_into("#password", PASSWORD).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser
-        .wait_for("#board:not([hidden])", "the board after logging in")
-        .await;
-    browser
-        .wait_for("#live-status[data-status=live]", "the live feed")
-        .await;
+    log_in(&browser, &app.base, &rep.email, PASSWORD).await;
     // The board subscribes to promotions and to the rep's assignments; what commits once
     // both listen reaches them.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -594,41 +645,12 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
 
     let item = format!("#assignments [data-assignment-id=\"{id}\"]");
     browser
-        .wait_for(
-            &format!("{item} button[data-action=accept]"),
-            "the new assignment, live",
-        )
-        .await;
-    browser
         .wait_until(
             "document.getElementById('promotions').textContent.includes('Initech')",
             "the promotion in the live feed",
         )
         .await;
-    browser
-        .click(&format!("{item} button[data-action=accept]"))
-        .await;
-    browser
-        .wait_for(
-            &format!("#assignments [data-assignment-id=\"{id}\"][data-status=ACCEPTED]"),
-            "the assignment shown as accepted",
-        )
-        .await;
-    let res = rep
-        .gql(
-            "{ assignments { nodes { id status acceptedAt } } }",
-            json!({}),
-        )
-        .await;
-    let nodes = res["data"]["assignments"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{res}"));
-    let accepted = nodes
-        .iter()
-        .find(|n| n["id"] == id.as_str())
-        .unwrap_or_else(|| panic!("{res}"));
-    assert_eq!(accepted["status"], "ACCEPTED", "{res}");
-    assert!(accepted["acceptedAt"].is_string(), "{res}");
+    accept(&browser, &rep, &id).await;
     // Then the first touch, by e-mail.
     browser
         .click(&format!("{item} select option[value=email]"))
@@ -711,8 +733,8 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
         .await;
     let png = browser.screenshot().await;
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/board.png");
-    std::fs::write(path, &png).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    let path = screenshot_path("board-test.png");
+    std::fs::write(&path, &png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 
     // GraphiQL, in the same tab, starts with the board's token and runs queries offline.
     browser.goto(&format!("{}/graphql", app.base)).await;

@@ -13,6 +13,7 @@ mod auth;
 mod board;
 mod committees;
 mod contacts;
+mod demo;
 mod engagement;
 mod errors;
 mod health;
