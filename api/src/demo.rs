@@ -21,7 +21,7 @@ use crate::graphql::{Limits, QuorumSchema, build_schema};
 use crate::ingest::{self, RawEvent};
 use crate::startup::Application;
 use crate::state::AppState;
-use crate::store::entity::{account, contact};
+use crate::store::entity::{account, contact, engagement_event};
 use crate::{import, store};
 
 /// The demo workspace's name.
@@ -77,13 +77,19 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         crate::scoring::timestamp(store::now()),
     );
     let population = generate::population(&spec);
-    if demo.seeded {
+    if !demo.seeded {
+        demo.seed(&spec, &population, &config).await?;
+    } else if demo.complete().await? {
         println!(
             "reusing the demo workspace in {}",
             config.data_dir.display()
         );
     } else {
-        demo.seed(&spec, &population, &config).await?;
+        bail!(
+            "an earlier `quorum demo` stopped before its workspace was ready: remove {} \
+             (or the `{WORKSPACE}` workspace) and run it again",
+            config.data_dir.display()
+        );
     }
     let users = demo.users(&config).await?;
     print_welcome(&users, app.port(), &config);
@@ -139,6 +145,17 @@ impl Demo {
             },
             seeded,
         })
+    }
+
+    /// Whether an earlier setup got as far as the history, which comes after everything but
+    /// the deals.
+    pub async fn complete(&self) -> anyhow::Result<bool> {
+        use sea_orm::PaginatorTrait as _;
+        let events = engagement_event::Entity::find()
+            .filter(engagement_event::Column::WorkspaceId.eq(self.ws.get()))
+            .count(&self.state.db)
+            .await?;
+        Ok(events > 0)
     }
 
     /// Runs a GraphQL operation as the admin; any error fails the demo's setup.

@@ -336,11 +336,18 @@ impl Reader {
                 }))
             }
             Self::Ndjson(lines, n) => loop {
-                let Some(text) = lines.next().transpose()? else {
-                    return Ok(None);
-                };
                 *n += 1;
                 let line = *n;
+                let text = match lines.next() {
+                    None => return Ok(None),
+                    Some(Ok(text)) => text,
+                    Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        return Err(ImportError::BadFile(format!(
+                            "line {line}: not valid UTF-8"
+                        )));
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                };
                 if text.trim().is_empty() {
                     continue;
                 }

@@ -133,7 +133,11 @@ async fn the_readme_tour_runs_on_the_demo() {
     let config = (*app.state.config).clone();
     let made = Demo::open(&app.state, &config).await.unwrap();
     let spec = Spec::new(30, 2, quorum_api::scoring::timestamp(chrono::Utc::now()));
+    assert!(!made.seeded);
     made.seed(&spec, &population(&spec), &config).await.unwrap();
+    // A second run finds the workspace ready and reuses it.
+    let again = Demo::open(&app.state, &config).await.unwrap();
+    assert!(again.seeded && again.complete().await.unwrap());
     let users = made.users(&config).await.unwrap();
     let as_role = |role: Role| {
         let u = users.iter().find(|u| u.role == role).unwrap();

@@ -232,6 +232,23 @@ async fn a_malformed_file_writes_nothing_and_names_the_line() {
     let msg = bad(import::run(&app.state.db, options(Kind::Accounts, &file)).await);
     assert!(msg.starts_with("line 3:"), "{msg}");
 
+    for name in ["e.csv", "e.ndjson"] {
+        let path = app.db.dir().join(name);
+        let first: &[u8] = if name.ends_with("csv") {
+            b"name,domain\nA,a.com\n"
+        } else {
+            b"{\"name\": \"A\", \"domain\": \"a.com\"}\n"
+        };
+        std::fs::write(&path, [first, b"B,\xff.com\n"].concat()).unwrap();
+        let msg = bad(import::run(&app.state.db, options(Kind::Accounts, &path)).await);
+        let line = if name.ends_with("csv") {
+            "line 3"
+        } else {
+            "line 2"
+        };
+        assert_eq!(msg, format!("{line}: not valid UTF-8"), "{name}");
+    }
+
     let file = write(&app, "d.txt", "name,domain\nA,a.com\n");
     let msg = bad(import::run(&app.state.db, options(Kind::Accounts, &file)).await);
     assert!(msg.contains("--format"), "{msg}");
