@@ -92,7 +92,15 @@ pub async fn record(
     // Routing reads the accounts as they now stand: a segment may have just set the tier
     // that decides the rep pool and the SLA.
     let promoted_ids: Vec<AccountId> = promoted.iter().map(|p| AccountId::from(p.0.id)).collect();
-    let current = crate::store::account::of_ids(ws, db, &promoted_ids).await?;
+    let mut current = crate::store::account::of_ids(ws, db, &promoted_ids).await?;
+    // The database answers in its own order; routing goes in the promotions' (rep capacity
+    // goes to the first).
+    let rank: std::collections::HashMap<Uuid, usize> = promoted_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.get(), i))
+        .collect();
+    current.sort_by_key(|a| rank.get(&a.id).copied());
     let assigned = assign(ws, db, current.iter(), now).await?;
     let mut events = Vec::with_capacity(promoted.len() * 2);
     for (account, transition, from, at) in &promoted {

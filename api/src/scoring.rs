@@ -247,7 +247,7 @@ pub async fn rescore(
         if let Ok(stage) = Stage::parse(&a.stage)
             && let Some(t) = qualify::evaluate(stage, origin, &signals, &model.thresholds, at)
         {
-            changes.push((a, t));
+            changes.push((s.total, (a, t)));
         }
         scores.push(store::account::ScoreRow {
             id: AccountId::from(a.id),
@@ -282,6 +282,10 @@ pub async fn rescore(
     // Scores move segment membership; `record` refreshes again the accounts it promotes and
     // routes, whose stage and owner change after this.
     crate::segment::refresh(ws, db, Some(ids)).await?;
+    // The best-scored account is promoted and routed first (rep capacity goes to it first),
+    // and the order never depends on how the database returned the rows.
+    changes.sort_by(|(x, (a, _)), (y, (b, _))| y.total_cmp(x).then(a.domain.cmp(&b.domain)));
+    let changes: Vec<_> = changes.into_iter().map(|(_, c)| c).collect();
     let transitions =
         crate::qualification::record(ws, db, &changes, Some(model.version), now).await?;
     Ok(Rescored {

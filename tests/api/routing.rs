@@ -686,3 +686,42 @@ async fn a_breached_tier_1_assignment_moves_to_another_rep_when_the_workspace_as
         ]
     );
 }
+
+#[tokio::test]
+async fn in_one_batch_the_best_scored_sql_is_routed_first() {
+    let w = world().await;
+    // Created first, listed first and first by name, yet the lesser of the two.
+    let lesser = account(&w.marketer, "a-lesser.io", "US", None).await;
+    let better = account(&w.marketer, "b-better.io", "US", None).await;
+    let at = (Utc::now() - Duration::minutes(1)).to_rfc3339();
+    let event = |id: &str, domain: &str, kind: &str| json!({ "eventId": id, "contactEmail": format!("jane@{domain}"), "kind": kind, "occurredAt": at });
+    let res = w
+        .marketer
+        .gql(
+            INGEST,
+            json!({ "e": [
+                event("1", "a-lesser.io", "DEMO_REQUEST"),
+                event("2", "b-better.io", "DEMO_REQUEST"),
+                event("3", "b-better.io", "CONTACT_SALES"),
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        res["data"]["ingestEngagements"]["promotions"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{res}"
+    );
+    // The US rep has room for one: the better-scored account gets them.
+    let got = |id: String| {
+        let manager = w.manager.clone();
+        async move {
+            manager.gql(ASSIGNMENT, json!({ "id": id })).await["data"]["account"]["assignment"]
+                ["rep"]["email"]
+                .clone()
+        }
+    };
+    assert_eq!(got(better).await, w.us.email.as_str());
+    assert_eq!(got(lesser).await, Value::Null);
+}
