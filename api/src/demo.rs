@@ -456,6 +456,12 @@ fn segments() -> [Value; 3] {
     ]
 }
 
+/// GraphiQL at `base`, opening with `token` in its headers (the fragment stays in the
+/// browser).
+pub fn graphiql_link(base: &str, token: &str) -> String {
+    format!("{base}/graphql#token={token}")
+}
+
 fn print_welcome(users: &[DemoUser], port: u16, config: &Config) {
     let base = format!("http://127.0.0.1:{port}");
     println!();
@@ -466,14 +472,12 @@ fn print_welcome(users: &[DemoUser], port: u16, config: &Config) {
     println!("  board     {base}/");
     println!("  GraphiQL  {base}/graphql");
     println!();
-    println!("Users (password `{PASSWORD}` for all), with tokens for GraphiQL or curl:");
+    println!("Users (password `{PASSWORD}` for all), each with a token and a GraphiQL link");
+    println!("that opens with the token in place:");
     for u in users {
-        println!(
-            "  {:<9} {:<28} Bearer {}",
-            u.role.as_str(),
-            u.email,
-            u.token
-        );
+        println!("  {:<9} {}", u.role.as_str(), u.email);
+        println!("            Authorization: Bearer {}", u.token);
+        println!("            {}", graphiql_link(&base, &u.token));
     }
     println!();
     println!(

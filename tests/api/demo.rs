@@ -110,6 +110,28 @@ async fn on_the_demo_a_rep_accepts_an_assignment_that_arrives_live_on_the_board(
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     let path = crate::board::screenshot_path("board.png");
     std::fs::write(&path, &png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+
+    // The manager's GraphiQL link, as the demo prints it, opens with the manager's token.
+    let manager = users.iter().find(|u| u.role == Role::Manager).unwrap();
+    browser
+        .goto(&demo::graphiql_link(&app.base, &manager.token))
+        .await;
+    browser
+        .wait_for(".graphiql-container .graphiql-execute-button", "GraphiQL")
+        .await;
+    let address = browser.script("return location.href", json!([])).await;
+    assert_eq!(
+        address,
+        json!(format!("{}/graphql", app.base)),
+        "token off the address bar"
+    );
+    browser.click(".graphiql-execute-button").await;
+    browser
+        .wait_until(
+            &format!("document.body.innerText.includes({})", json!(manager.email)),
+            "the manager's own e-mail in GraphiQL's result",
+        )
+        .await;
 }
 
 /// The README's tour, run against a demo workspace: each query answers without errors and

@@ -28,8 +28,12 @@
       kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }
     }
   `;
-  // The pipeline board keeps its token in this tab's sessionStorage under this key.
-  const token = sessionStorage.getItem('quorum.token');
+  // A link may carry a token in its fragment (`/graphql#token=…`, as `quorum demo` prints:
+  // the fragment never reaches a server or its logs); it is taken off the address bar at once.
+  // Otherwise the pipeline board's, which it keeps in this tab's sessionStorage under this key.
+  const linked = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (linked) history.replaceState(null, '', location.pathname + location.search);
+  const token = linked || sessionStorage.getItem('quorum.token');
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const plain = GraphiQL.createFetcher({ url: '/graphql' });
   const fetcher = GraphiQL.createFetcher({
@@ -42,8 +46,9 @@
   const props = {
     fetcher,
     defaultQuery: [
-      '# Quorum GraphiQL. Log in on the pipeline board (/) in this tab and the headers',
-      '# editor below holds your token; or paste {"Authorization": "Bearer …"} there.',
+      '# Quorum GraphiQL. Log in on the pipeline board (/) in this tab, or open a link with',
+      '# #token=…, and the headers editor below holds your token; or paste',
+      '# {"Authorization": "Bearer …"} there.',
       '',
       'query Me {',
       '  me { email name role }',
