@@ -146,3 +146,85 @@ impl<T> IntoGql<T> for AppResult<T> {
         self.map_err(|e| e.extend())
     }
 }
+
+/// How many times `retrying` tries again, waiting 50 ms, then twice as long each time (3.1 s
+/// in all): a pool that stays exhausted or a database that stays away longer is an outage.
+const RETRIES: u32 = 6;
+
+/// Runs `read` again while it fails for a reason a retry can cure (`Unavailable`: no pooled
+/// connection in time, a restart). For reads whose failure would cost a subscriber an event,
+/// where waiting a moment is better than an error in the event's place.
+pub async fn retrying<T, Fut>(what: &str, read: impl FnMut() -> Fut) -> AppResult<T>
+where
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    retry(what, std::time::Duration::from_millis(50), read).await
+}
+
+async fn retry<T, Fut>(
+    what: &str,
+    first_wait: std::time::Duration,
+    mut read: impl FnMut() -> Fut,
+) -> AppResult<T>
+where
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let mut wait = first_wait;
+    for _ in 0..RETRIES {
+        match read().await {
+            Err(AppError::Unavailable(e)) => {
+                tracing::debug!(error = %e, ?wait, what, "database unavailable; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            done => return done,
+        }
+    }
+    read().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    const MS: std::time::Duration = std::time::Duration::from_millis(1);
+
+    fn unavailable() -> AppError {
+        AppError::Unavailable(anyhow::anyhow!("pool timed out"))
+    }
+
+    #[tokio::test]
+    async fn retrying_cures_a_passing_outage_and_gives_up_on_a_lasting_one() {
+        let calls = Cell::new(0);
+        let passing = retry("test", MS, || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err(unavailable()) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(passing.ok(), Some(3));
+
+        calls.set(0);
+        let lasting: AppResult<()> = retry("test", MS, || {
+            calls.set(calls.get() + 1);
+            async { Err(unavailable()) }
+        })
+        .await;
+        assert!(matches!(lasting, Err(AppError::Unavailable(_))));
+        assert_eq!(calls.get(), RETRIES + 1);
+    }
+
+    #[tokio::test]
+    async fn retrying_returns_other_failures_at_once() {
+        let calls = Cell::new(0);
+        let failed: AppResult<()> = retry("test", MS, || {
+            calls.set(calls.get() + 1);
+            async { Err(AppError::Forbidden) }
+        })
+        .await;
+        assert!(matches!(failed, Err(AppError::Forbidden)));
+        assert_eq!(calls.get(), 1);
+    }
+}

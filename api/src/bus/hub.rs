@@ -12,7 +12,7 @@ use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use super::{Event, Topic};
-use crate::error::AppError;
+use crate::error::{AppError, retrying};
 use crate::store;
 
 /// Rows read per query, both by feeds and by subscribers replaying.
@@ -330,7 +330,10 @@ impl Tail {
             if self.replaying {
                 // Boxed: a query's future is large, and inline it would sit in every idle
                 // subscriber's stream.
-                let read = store::qualification::events_after(self.ws, &self.db, self.last, PAGE);
+                let (ws, db, last) = (self.ws, &self.db, self.last);
+                let read = retrying("a subscriber's replay", || {
+                    store::qualification::events_after(ws, db, last, PAGE)
+                });
                 let rows = match Box::pin(read).await {
                     Ok(rows) => rows,
                     Err(e) => {

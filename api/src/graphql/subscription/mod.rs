@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{rep_scope, viewer};
 use crate::bus::{Event, Tail, Topic, decode_cursor};
-use crate::error::{AppError, AppResult, IntoGql};
+use crate::error::{AppError, AppResult, IntoGql, retrying};
 use crate::graphql::loader::{RequestLoaders, request_loaders, unshare};
 use crate::graphql::object::{Account, AccountScore, Assignment, parse_id};
 use crate::graphql::state;
@@ -246,13 +246,14 @@ async fn shared_account(
     db: &DatabaseConnection,
     event: &Event,
 ) -> AppResult<Option<store::entity::account::Model>> {
-    let load = async {
+    let load = || async {
         match event.id_of("accountId") {
             Some(id) => store::account::find(ws, db, AccountId::from(id)).await,
             None => Ok(None),
         }
     };
-    Ok(event.account.get_or_try_init(|| load).await?.clone())
+    let read = || retrying("a live event's account", load);
+    Ok(event.account.get_or_try_init(read).await?.clone())
 }
 
 /// The event's assignment, read once per event for all of this instance's subscribers.
@@ -261,13 +262,14 @@ async fn shared_assignment(
     db: &DatabaseConnection,
     event: &Event,
 ) -> AppResult<Option<store::entity::assignment::Model>> {
-    let load = async {
+    let load = || async {
         match event.id_of("assignmentId") {
             Some(id) => store::routing::get_assignment(ws, db, id).await,
             None => Ok(None),
         }
     };
-    Ok(event.assignment.get_or_try_init(|| load).await?.clone())
+    let read = || retrying("a live event's assignment", load);
+    Ok(event.assignment.get_or_try_init(read).await?.clone())
 }
 
 /// An account that just became an SQL.
