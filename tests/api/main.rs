@@ -14,6 +14,7 @@ mod board;
 mod committees;
 mod contacts;
 mod demo;
+mod drills;
 mod engagement;
 mod errors;
 mod health;
