@@ -239,3 +239,31 @@ async fn graphql_response_json_clients_get_status_codes() {
         .unwrap();
     assert_eq!(res.status(), 415);
 }
+
+#[tokio::test]
+async fn a_directive_flood_is_refused_before_it_runs() {
+    let app = spawn_app().await;
+    let m = app.user("acme", Role::Marketer).await;
+    let flood = " @skip(if: false)".repeat(5_000);
+    let before = app.statements();
+    let res = m
+        .gql(&format!("{{ me{flood} {{ email }} }}"), json!({}))
+        .await;
+    assert_eq!(code(&res), "GRAPHQL_VALIDATION_FAILED", "{res}");
+    assert!(
+        res["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("number of directives"),
+        "{res}"
+    );
+    assert_eq!(app.statements(), before, "nothing ran");
+    // A real query's one or two directives still work.
+    let res = m
+        .gql(
+            "query($all: Boolean!) { me @include(if: $all) @skip(if: false) { email } }",
+            json!({ "all": true }),
+        )
+        .await;
+    assert_eq!(res["data"]["me"]["email"], m.email.as_str(), "{res}");
+}

@@ -36,11 +36,17 @@ impl From<&Config> for Limits {
     }
 }
 
+/// Most directives one field may carry.
+pub const MAX_DIRECTIVES: usize = 8;
+
 /// Types and limits; `quorum schema` prints its `.finish().sdl()`.
 pub fn schema_builder(l: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     let b = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(l.depth)
         .limit_complexity(l.complexity)
+        // `@include` and `@skip` are the only directives a query can use; a field carrying
+        // more than a few is an attack on the validator, not a query.
+        .limit_directives(MAX_DIRECTIVES)
         // Suggestions ("did you mean …") map the schema for someone who may not see it.
         .disable_suggestions();
     if l.introspection {
