@@ -521,6 +521,64 @@ async fn a_promotion_on_one_instance_reaches_subscribers_on_another_through_redi
 }
 
 #[tokio::test]
+async fn three_instances_serve_any_request_and_every_subscriber_sees_every_promotion_once() {
+    let redis = TestRedis::start().await;
+    let (w, b) = two_instances(&redis).await;
+    let url = redis.url();
+    let c = w.app.sibling(|c| c.redis_url = Some(url.clone())).await;
+    let apps = [&w.app, &b, &c];
+    let mut subs = Vec::new();
+    for app in apps {
+        let mut ws = Ws::ready(&app.base, MODERN, &w.manager.token).await;
+        ws.subscribe("sql", PROMOTIONS, json!({})).await;
+        subs.push(ws);
+    }
+    // Each instance makes promotions in turn, two rounds, some at the same moment.
+    let mut made = Vec::new();
+    for round in 0..2 {
+        let writes = apps.iter().enumerate().map(|(i, app)| {
+            let m = w.marketer.on(app);
+            async move { sql(&m, &format!("r{round}-i{i}.io"), "FR").await }
+        });
+        made.extend(futures_util::future::join_all(writes).await);
+    }
+    let made: HashSet<String> = made.into_iter().collect();
+    assert_eq!(made.len(), 6);
+    let mut orders = Vec::new();
+    for (i, ws) in subs.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        for _ in 0..made.len() {
+            let p = promotion(ws, "sql").await;
+            seen.push((
+                str_of(&p["cursor"], "cursor").to_owned(),
+                str_of(&p["account"]["id"], "account id").to_owned(),
+            ));
+        }
+        ws.assert_quiet("sql", Duration::from_millis(300)).await;
+        let ids: HashSet<String> = seen.iter().map(|(_, id)| id.clone()).collect();
+        assert_eq!(ids, made, "instance {i}: every promotion, once");
+        orders.push(seen);
+    }
+    // The outbox's one order, and its cursors, on every instance.
+    assert!(orders.windows(2).all(|o| o[0] == o[1]), "{orders:?}");
+    // Any instance answers any query the same way: no instance holds state of its own.
+    let mut pages = Vec::new();
+    for app in apps {
+        let res = w
+            .manager
+            .on(app)
+            .gql(
+                "{ accounts(first: 50, orderBy: {field: NAME}) { nodes { id stage owner { id } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(res["errors"].is_null(), "{res}");
+        pages.push(res["data"].clone());
+    }
+    assert!(pages.windows(2).all(|p| p[0] == p[1]), "{pages:?}");
+}
+
+#[tokio::test]
 async fn promotions_made_while_redis_is_down_all_reach_the_other_instance_once_it_is_back() {
     let mut redis = TestRedis::start().await;
     let (w, b) = two_instances(&redis).await;
