@@ -39,14 +39,14 @@ pub struct RawEvent {
     pub metadata: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rejected {
     pub index: usize,
     pub event_id: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub accepted: usize,
     pub duplicates: usize,
@@ -139,6 +139,120 @@ fn parse(index: usize, raw: RawEvent, now: DateTime<Utc>) -> Result<Parsed, Reje
     })
 }
 
+/// A client's id for a batch, and what its events hash to.
+struct BatchKey {
+    id: String,
+    fingerprint: String,
+}
+
+const MAX_BATCH_ID: usize = 200;
+
+/// FNV-1a (64 bits) of every field of every event, in order: the same batch sent again hashes
+/// the same on any instance and any release, which a std `Hasher` does not promise.
+pub fn fingerprint(batch: &[RawEvent]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // A separator no UTF-8 text contains, so fields cannot run into each other.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    for e in batch {
+        let metadata = e.metadata.as_ref().map(serde_json::Value::to_string);
+        for field in [
+            Some(&e.event_id),
+            e.contact_id.as_ref(),
+            e.contact_email.as_ref(),
+            e.account_domain.as_ref(),
+            Some(&e.kind),
+            Some(&e.occurred_at),
+            metadata.as_ref(),
+        ] {
+            match field {
+                Some(text) => eat(text.as_bytes()),
+                None => eat(&[0xfe]),
+            }
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// `ingest`, answering a batch sent again under the same `batch_id` with the first call's
+/// reply (a client retrying after a lost answer learns what its batch did, not that its
+/// events were duplicates). The same id with other events is `BAD_USER_INPUT`.
+pub async fn ingest_once(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    batch_id: &str,
+    batch: Vec<RawEvent>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    let id = batch_id.trim();
+    if id.is_empty() || id.chars().count() > MAX_BATCH_ID {
+        return Err(AppError::bad_input(
+            "batchId",
+            format!("must be 1 to {MAX_BATCH_ID} characters"),
+        ));
+    }
+    let key = BatchKey {
+        id: id.to_owned(),
+        fingerprint: fingerprint(&batch),
+    };
+    if let Some(reply) = kept_reply(ws, db, &key).await? {
+        return Ok(reply);
+    }
+    match run(ws, db, batch, now, Some(&key)).await {
+        // The same batch, sent again while the first call was still running, committed
+        // first: its reply is the answer.
+        Err(AppError::Conflict(e)) => kept_reply(ws, db, &key).await?.ok_or(AppError::Conflict(e)),
+        other => other,
+    }
+}
+
+async fn kept_reply(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    key: &BatchKey,
+) -> Result<Option<Outcome>, AppError> {
+    let Some(row) = store::engagement::find_batch(ws, db, &key.id).await? else {
+        return Ok(None);
+    };
+    if row.fingerprint != key.fingerprint {
+        return Err(AppError::bad_input(
+            "batchId",
+            format!("`{}` was used for a batch with other events", key.id),
+        ));
+    }
+    serde_json::from_str(&row.reply)
+        .map(Some)
+        .map_err(AppError::internal)
+}
+
+/// Commits the batch's transaction, keeping its reply when the client named the batch.
+async fn finish(
+    ws: WorkspaceId,
+    txn: sea_orm::DatabaseTransaction,
+    key: Option<&BatchKey>,
+    out: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some(key) = key {
+        let row = crate::store::entity::ingest_batch::Model {
+            workspace_id: ws.get(),
+            batch_id: key.id.clone(),
+            fingerprint: key.fingerprint.clone(),
+            reply: serde_json::to_string(out).map_err(AppError::internal)?,
+            created_at: now,
+        };
+        store::engagement::insert_batch(&txn, row).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Ingests one batch. Per-item problems are `rejected`; anything else fails the whole batch
 /// and writes nothing.
 pub async fn ingest(
@@ -146,6 +260,16 @@ pub async fn ingest(
     db: &DatabaseConnection,
     batch: Vec<RawEvent>,
     now: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    run(ws, db, batch, now, None).await
+}
+
+async fn run(
+    ws: WorkspaceId,
+    db: &DatabaseConnection,
+    batch: Vec<RawEvent>,
+    now: DateTime<Utc>,
+    key: Option<&BatchKey>,
 ) -> Result<Outcome, AppError> {
     if batch.is_empty() || batch.len() > MAX_EVENTS {
         return Err(AppError::bad_input(
@@ -194,7 +318,7 @@ pub async fn ingest(
     }
     out.rejected.sort_by_key(|r| r.index);
     if events.is_empty() {
-        txn.commit().await?;
+        finish(ws, txn, key, &out, now).await?;
         return Ok(out);
     }
 
@@ -280,7 +404,7 @@ pub async fn ingest(
     let rescored = scoring::rescore(ws, &txn, &accounts, &model, now).await?;
     out.rescored_accounts = rescored.accounts;
     out.transitions = rescored.transitions;
-    txn.commit().await?;
+    finish(ws, txn, key, &out, now).await?;
     Ok(out)
 }
 

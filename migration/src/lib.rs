@@ -20,6 +20,7 @@ mod m20261123_000012_create_segment;
 mod m20261123_000013_create_analytics;
 mod m20261123_000014_funnel_links;
 mod m20261123_000015_funnel_first_engagement;
+mod m20261124_000016_ingest_batch;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_create_analytics::Migration),
             Box::new(m20261123_000014_funnel_links::Migration),
             Box::new(m20261123_000015_funnel_first_engagement::Migration),
+            Box::new(m20261124_000016_ingest_batch::Migration),
         ]
     }
 }

@@ -125,3 +125,83 @@ async fn two_instances_rescoring_one_account_at_once_make_one_score_one_promotio
         assert_eq!(assigned, 1, "one assignment: {res}");
     }
 }
+
+#[tokio::test]
+async fn a_batch_sent_three_times_is_stored_once_and_answered_alike() {
+    let app = spawn_app().await;
+    let marketer = app.user("acme", Role::Marketer).await;
+    marketer.publish_one_event_sql_model().await;
+    let manager = app.user("acme", Role::Manager).await;
+    let id = account(&marketer, "acme.io").await;
+    const NAMED: &str = "mutation($e: [EngagementInput!]!, $b: String) {
+        ingestEngagements(events: $e, batchId: $b) {
+            accepted duplicates rescoredAccounts rejected { index eventId reason }
+            promotions { id accountId from to at } } }";
+    let batch = json!([
+        event("e1", "jane@acme.io", "DEMO_REQUEST", 5),
+        event("e2", "jane@acme.io", "TELEPATHY", 4),
+        event("e3", "jane@acme.io", "WEB_VISIT", 3),
+    ]);
+
+    // A client retrying one after the other (its answers lost, say).
+    let first = marketer
+        .gql(NAMED, json!({ "e": batch, "b": "crm-sync-1" }))
+        .await;
+    let reply = &first["data"]["ingestEngagements"];
+    assert_eq!(reply["accepted"], 2, "{first}");
+    assert_eq!(reply["promotions"][0]["to"], "SQL", "{first}");
+    for _ in 0..2 {
+        let again = marketer
+            .gql(NAMED, json!({ "e": batch, "b": "crm-sync-1" }))
+            .await;
+        assert_eq!(again, first);
+    }
+    // Stored and scored once: one promotion, and unnamed, the events are duplicates.
+    let got = manager.gql(ACCOUNT, json!({ "id": id })).await;
+    assert_eq!(
+        got["data"]["account"]["transitions"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{got}"
+    );
+    let unnamed = marketer.gql(NAMED, json!({ "e": batch })).await;
+    assert_eq!(
+        unnamed["data"]["ingestEngagements"]["duplicates"], 2,
+        "{unnamed}"
+    );
+
+    // Three copies of a new batch at the same moment: one answer for all three.
+    let batch = json!([event("e4", "jane@acme.io", "PRICING_PAGE_VIEW", 2)]);
+    let send = || marketer.gql(NAMED, json!({ "e": batch, "b": "crm-sync-2" }));
+    let (a, b, c) = tokio::join!(send(), send(), send());
+    assert_eq!(a["data"]["ingestEngagements"]["accepted"], 1, "{a}");
+    assert_eq!((&b, &c), (&a, &a));
+
+    // The same id for other events is a mistake, and says so; nothing of it is stored.
+    let other = marketer
+        .gql(
+            NAMED,
+            json!({ "e": [event("e5", "jane@acme.io", "WEB_VISIT", 1)], "b": "crm-sync-2" }),
+        )
+        .await;
+    assert_eq!(crate::helpers::code(&other), "BAD_USER_INPUT", "{other}");
+    assert_eq!(crate::helpers::field(&other), "batchId", "{other}");
+    let e5 = marketer
+        .gql(
+            NAMED,
+            json!({ "e": [event("e5", "jane@acme.io", "WEB_VISIT", 1)] }),
+        )
+        .await;
+    assert_eq!(e5["data"]["ingestEngagements"]["accepted"], 1, "{e5}");
+
+    // Batch ids are the workspace's own.
+    let elsewhere = app.user("globex", Role::Marketer).await;
+    let res = elsewhere
+        .gql(
+            NAMED,
+            json!({ "e": [event("g1", "kim@globex.io", "WEB_VISIT", 1)], "b": "crm-sync-1" }),
+        )
+        .await;
+    assert_eq!(res["data"]["ingestEngagements"]["accepted"], 1, "{res}");
+}

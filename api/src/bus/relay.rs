@@ -62,6 +62,10 @@ pub async fn run(bus: Bus, db: DatabaseConnection, s: Settings, mut stop: watch:
                 Ok(n) => tracing::info!(rows = n, "pruned delivered outbox rows"),
                 Err(e) => tracing::warn!(error = %e, "outbox pruning failed"),
             }
+            // Batch replies live as long: a retry within the window is answered alike.
+            if let Err(e) = store::engagement::prune_batches(&db, before).await {
+                tracing::warn!(error = %e, "pruning batch replies failed");
+            }
         }
     }
     if holding && let Err(e) = store::outbox::release_lease(&db, bus.instance).await {

@@ -291,3 +291,43 @@ pub async fn history(
 pub fn history_id() -> Uuid {
     Uuid::now_v7()
 }
+
+/// The kept reply to batch `batch_id`, if any.
+pub async fn find_batch(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    batch_id: &str,
+) -> Result<Option<super::entity::ingest_batch::Model>, AppError> {
+    Ok(
+        super::entity::ingest_batch::Entity::find_by_id((ws.get(), batch_id.to_owned()))
+            .one(db)
+            .await?,
+    )
+}
+
+/// Keeps a batch's reply; a second reply for the same id is a `Conflict`.
+pub async fn insert_batch(
+    db: &impl ConnectionTrait,
+    row: super::entity::ingest_batch::Model,
+) -> Result<(), AppError> {
+    super::entity::ingest_batch::Entity::insert(super::all_set::<
+        _,
+        super::entity::ingest_batch::ActiveModel,
+    >(row))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Forgets batch replies kept since before `before`.
+pub async fn prune_batches(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    use super::entity::ingest_batch;
+    Ok(ingest_batch::Entity::delete_many()
+        .filter(ingest_batch::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -76,18 +76,24 @@ fn count(n: usize) -> i32 {
 #[Object]
 impl EngagementMutation {
     /// Stores up to 10,000 events and rescores the accounts they touch, in one transaction.
-    /// Bad items are rejected one by one; the rest are kept.
+    /// Bad items are rejected one by one; the rest are kept. Name the batch with `batchId` to
+    /// make retries safe to answer: the same batch sent again under the same id gets the
+    /// first call's reply (for as long as delivered events are kept, 7 days by default).
     #[graphql(guard = "RoleGuard::new(&[Role::Admin, Role::Marketer])")]
     async fn ingest_engagements(
         &self,
         ctx: &Context<'_>,
         events: Vec<EngagementInput>,
+        batch_id: Option<String>,
     ) -> async_graphql::Result<IngestResult> {
         let run = async {
             let v = viewer(ctx)?;
             let raw = events.into_iter().map(RawEvent::from).collect();
-            let out =
-                ingest::ingest(v.workspace_id, &state(ctx)?.db, raw, crate::store::now()).await?;
+            let (ws, db, now) = (v.workspace_id, &state(ctx)?.db, crate::store::now());
+            let out = match batch_id {
+                Some(id) => ingest::ingest_once(ws, db, &id, raw, now).await?,
+                None => ingest::ingest(ws, db, raw, now).await?,
+            };
             Ok(IngestResult {
                 accepted: count(out.accepted),
                 duplicates: count(out.duplicates),

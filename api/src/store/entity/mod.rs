@@ -12,6 +12,7 @@ pub mod contact;
 pub mod contact_activity;
 pub mod engagement_event;
 pub mod funnel_entry;
+pub mod ingest_batch;
 pub mod marketing_spend;
 pub mod opportunity;
 pub mod outbox;

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// One stage change of an account.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+/// One stage change of an account. Serialisable: a batch's reply, with its transitions, is
+/// kept for retries (`ingest_batch`).
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "stage_transition")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
