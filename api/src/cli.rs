@@ -130,6 +130,20 @@ pub async fn user_add(
     password: &str,
     name: Option<&str>,
 ) -> anyhow::Result<UserId> {
+    let db = connect(config).await?;
+    migrate(&db).await?;
+    create_user(&db, workspace, email, role, password, name).await
+}
+
+/// `user_add` on a database already connected and migrated.
+pub async fn create_user(
+    db: &sea_orm::DatabaseConnection,
+    workspace: &str,
+    email: &str,
+    role: Role,
+    password: &str,
+    name: Option<&str>,
+) -> anyhow::Result<UserId> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let workspace = non_empty(workspace, 200).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?;
     if password.chars().count() < crate::graphql::mutation::MIN_PASSWORD {
@@ -147,12 +161,10 @@ pub async fn user_add(
             .unwrap_or_default()
             .to_owned(),
     };
-    let db = connect(config).await?;
-    migrate(&db).await?;
     let hash = hash_password(password.to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ws = store::workspace::find_or_create(&db, &workspace)
+    let ws = store::workspace::find_or_create(db, &workspace)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let new = store::user::NewUser {
@@ -161,7 +173,7 @@ pub async fn user_add(
         role,
         password_hash: hash,
     };
-    let user = store::user::insert(WorkspaceId::from(ws.id), &db, new)
+    let user = store::user::insert(WorkspaceId::from(ws.id), db, new)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(UserId::from(user.id))

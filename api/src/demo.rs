@@ -125,8 +125,15 @@ impl Demo {
         let admin_id = match user_id(&state.db, &admin_email).await? {
             Some(id) => id,
             None => {
-                crate::cli::user_add(config, WORKSPACE, &admin_email, Role::Admin, PASSWORD, None)
-                    .await?
+                crate::cli::create_user(
+                    &state.db,
+                    WORKSPACE,
+                    &admin_email,
+                    Role::Admin,
+                    PASSWORD,
+                    None,
+                )
+                .await?
             }
         };
         let ws = store::workspace::by_name(&state.db, WORKSPACE)

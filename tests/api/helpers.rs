@@ -191,7 +191,9 @@ pub async fn spawn_app_on(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> T
         let sql = &info.statement.sql;
         let relay = sql.contains("relay_lease")
             || sql.contains("\"published_at\" IS NULL")
-            || sql.contains("\"published_at\" <");
+            || sql.contains("\"published_at\" <")
+            // With the outbox, the relay prunes old batch replies.
+            || sql.starts_with("DELETE FROM \"ingest_batch\"");
         if !relay {
             counter.fetch_add(1, Ordering::SeqCst);
         }
