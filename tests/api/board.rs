@@ -468,25 +468,33 @@ async fn seed(m: &Client) -> String {
 const INGEST: &str = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) {
     accepted promotions { accountId to } } }";
 
-/// A new US account `name` at `domain` made an SQL by a demo request; its assignment's id
-/// and rep's id.
-async fn promote(m: &Client, manager: &Client, name: &str, domain: &str) -> (String, String) {
+/// What `promote` made.
+struct Promoted {
+    account: String,
+    assignment: String,
+    rep: String,
+}
+
+/// A new account (`input`, an `AccountInput`) made an SQL by its CEO's demo request.
+async fn promote(m: &Client, manager: &Client, input: Value) -> Promoted {
     let res = m
         .gql(
-            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
-            json!({ "i": [{ "name": name, "domain": domain, "country": "US", "tier": 2 }] }),
+            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id domain } }",
+            json!({ "i": [input] }),
         )
         .await;
-    let account = res["data"]["upsertAccounts"][0]["id"]
+    let made = &res["data"]["upsertAccounts"][0];
+    let account = made["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{res}"))
         .to_owned();
-    m.upsert_contact(&format!("ceo@{domain}")).await;
+    let ceo = format!("ceo@{}", made["domain"].as_str().unwrap_or_default());
+    m.upsert_contact(&ceo).await;
     let at = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
     let res = m
         .gql(
             INGEST,
-            json!({ "e": [{ "eventId": format!("demo-{domain}"), "contactEmail": format!("ceo@{domain}"),
+            json!({ "e": [{ "eventId": format!("demo-{ceo}"), "contactEmail": ceo,
                 "kind": "DEMO_REQUEST", "occurredAt": at }] }),
         )
         .await;
@@ -501,11 +509,14 @@ async fn promote(m: &Client, manager: &Client, name: &str, domain: &str) -> (Str
         )
         .await;
     let a = &res["data"]["account"]["assignment"];
-    let id = a["id"].as_str().unwrap_or_else(|| panic!("{res}"));
-    (
-        id.to_owned(),
-        a["rep"]["id"].as_str().unwrap_or_default().to_owned(),
-    )
+    Promoted {
+        account,
+        assignment: a["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{res}"))
+            .to_owned(),
+        rep: a["rep"]["id"].as_str().unwrap_or_default().to_owned(),
+    }
 }
 
 /// Subscriptions that reached their live feed on `app` so far.
@@ -602,46 +613,15 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
     assert!(!listed.to_string().contains("Stark"), "{listed}");
 
     // A demo request makes Initech an SQL, routed to the US rep.
-    let res = marketer
-        .gql(
-            "mutation($i: [AccountInput!]!) { upsertAccounts(input: $i) { id } }",
-            json!({ "i": [{ "name": "Initech", "domain": "initech.com", "country": "US",
-                "industry": "Software", "employeeCount": 2500, "tier": 1 }] }),
-        )
-        .await;
-    let account = res["data"]["upsertAccounts"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{res}"))
-        .to_owned();
-    let res = marketer
-        .gql(
-            "mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }",
-            json!({ "i": [{ "email": "jane@initech.com", "name": "Jane Doe", "title": "CTO",
-                "seniority": "C_LEVEL" }] }),
-        )
-        .await;
-    assert!(res["errors"].is_null(), "{res}");
-    let at = (Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
-    let res = marketer
-        .gql(
-            INGEST,
-            json!({ "e": [{ "eventId": "demo-initech", "contactEmail": "jane@initech.com",
-                "kind": "DEMO_REQUEST", "occurredAt": at }] }),
-        )
-        .await;
-    assert_eq!(
-        res["data"]["ingestEngagements"]["promotions"][0]["to"], "SQL",
-        "{res}"
-    );
-    let res = manager
-        .gql(
-            "query($id: ID!) { account(id: $id) { assignment { id status rep { id } } } }",
-            json!({ "id": account }),
-        )
-        .await;
-    let assignment = &res["data"]["account"]["assignment"];
-    assert_eq!(assignment["rep"]["id"], rep.id.as_str(), "{res}");
-    let id = assignment["id"].as_str().unwrap().to_owned();
+    let initech = promote(
+        &marketer,
+        &manager,
+        json!({ "name": "Initech", "domain": "initech.com", "country": "US",
+            "industry": "Software", "employeeCount": 2500, "tier": 1 }),
+    )
+    .await;
+    assert_eq!(initech.rep, rep.id, "routed to the US rep");
+    let (account, id) = (initech.account, initech.assignment);
 
     let item = format!("#assignments [data-assignment-id=\"{id}\"]");
     browser
@@ -690,12 +670,20 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
             "the board noticing the lost connection",
         )
         .await;
-    let missed = promote(&marketer, &manager, "Vandelay", "vandelay.com").await;
-    assert_eq!(missed.1, rep.id, "routed to the rep");
+    let missed = promote(
+        &marketer,
+        &manager,
+        json!({ "name": "Vandelay", "domain": "vandelay.com", "country": "US", "tier": 2 }),
+    )
+    .await;
+    assert_eq!(missed.rep, rep.id, "routed to the rep");
     browser.offline(false).await;
     browser
         .wait_for(
-            &format!("#assignments [data-assignment-id=\"{}\"]", missed.0),
+            &format!(
+                "#assignments [data-assignment-id=\"{}\"]",
+                missed.assignment
+            ),
             "the assignment made while offline",
         )
         .await;
