@@ -205,3 +205,99 @@ async fn a_batch_sent_three_times_is_stored_once_and_answered_alike() {
         .await;
     assert_eq!(res["data"]["ingestEngagements"]["accepted"], 1, "{res}");
 }
+
+/// PostgreSQL only (the suite's PostgreSQL pass runs it; SQLite has no server to lose): the
+/// backend running an ingestion is terminated while the transaction waits half-way.
+#[tokio::test]
+async fn a_backend_terminated_mid_transaction_fails_the_request_as_retryable_and_writes_nothing() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        return;
+    }
+    let marketer = app.user("acme", Role::Marketer).await;
+    account(&marketer, "acme.io").await;
+    // The batch first creates a contact (and its account) for an unknown e-mail, then stores
+    // the events, which is where it will wait.
+    let batch = json!({ "e": [
+        event("t1", "jane@acme.io", "WEB_VISIT", 3),
+        event("t2", "new.person@initech.com", "DEMO_REQUEST", 2),
+    ] });
+
+    // Hold the events table so the ingestion's insert waits, mid-transaction.
+    let admin = Database::connect(app.db.url()).await.unwrap();
+    let hold = admin.begin().await.unwrap();
+    hold.execute_unprepared("LOCK TABLE engagement_event IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let sent = tokio::spawn({
+        let m = marketer.clone();
+        let batch = batch.clone();
+        async move { m.gql(INGEST, batch).await }
+    });
+    // Find the waiting backend and terminate it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let killed = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                 AND wait_event_type = 'Lock' AND query ILIKE '%engagement_event%'",
+            ))
+            .await
+            .unwrap()
+            .and_then(|r| r.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        if killed > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ingestion never waited on the held table"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    hold.rollback().await.unwrap();
+
+    let res = sent.await.unwrap();
+    assert_eq!(crate::helpers::code(&res), "UNAVAILABLE", "{res}");
+    assert_eq!(res["errors"][0]["extensions"]["retryable"], true, "{res}");
+    // Nothing of the batch stayed: not the contact it created, not its account.
+    let count = |table: &str| {
+        let sql =
+            format!("SELECT count(*) AS n FROM {table} WHERE email = 'new.person@initech.com'");
+        let admin = &admin;
+        async move {
+            admin
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .and_then(|r| r.try_get::<i64>("", "n").ok())
+                .unwrap_or(-1)
+        }
+    };
+    assert_eq!(count("contact").await, 0);
+    let accounts = marketer
+        .gql("{ accounts(first: 10) { nodes { domain } } }", json!({}))
+        .await;
+    assert_eq!(
+        accounts["data"]["accounts"]["nodes"],
+        json!([{ "domain": "acme.io" }]),
+        "{accounts}"
+    );
+
+    // The pool has recovered: the retry is stored, once.
+    let res = marketer.gql(INGEST, batch.clone()).await;
+    assert_eq!(res["data"]["ingestEngagements"]["accepted"], 2, "{res}");
+    let again = marketer.gql(INGEST, batch).await;
+    assert_eq!(
+        again["data"]["ingestEngagements"]["duplicates"], 2,
+        "{again}"
+    );
+    assert_eq!(count("contact").await, 1);
+}

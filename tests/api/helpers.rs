@@ -67,6 +67,11 @@ impl TestDb {
     pub fn dir(&self) -> &PathBuf {
         &self.dir
     }
+
+    /// The test runs on PostgreSQL (`TEST_DATABASE_URL`), not SQLite.
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
 }
 
 impl Drop for TestDb {
