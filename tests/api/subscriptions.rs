@@ -579,6 +579,50 @@ async fn three_instances_serve_any_request_and_every_subscriber_sees_every_promo
 }
 
 #[tokio::test]
+async fn listeners_whose_redis_connections_are_killed_reconnect_and_miss_nothing() {
+    let redis = TestRedis::start().await;
+    let (w, b) = two_instances(&redis).await;
+    let mut sub = Ws::ready(&b.base, MODERN, &w.manager.token).await;
+    sub.subscribe("sql", PROMOTIONS, json!({})).await;
+    let first = sql(&w.marketer, "first.io", "FR").await;
+    assert_eq!(
+        promotion(&mut sub, "sql").await["account"]["id"],
+        first.as_str()
+    );
+
+    // Every instance's subscriber connection dropped by the server, twice, with promotions
+    // made in between and right after.
+    let mut expected = Vec::new();
+    for round in 0..2 {
+        // Both instances listen (again: they reconnect on their own).
+        let deadline = std::time::Instant::now() + AFTER_OUTAGE;
+        while redis
+            .cli(&["CLIENT", "LIST", "TYPE", "pubsub"])
+            .lines()
+            .count()
+            < 2
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the instances did not listen again"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let killed = redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+        assert_eq!(killed.trim(), "2", "both instances' listeners killed");
+        expected.push(sql(&w.marketer, &format!("kill{round}.io"), "FR").await);
+    }
+    expected.push(sql(&w.marketer, "after.io", "FR").await);
+    let mut ids = Vec::new();
+    for _ in 0..expected.len() {
+        let p = sub.next_within("sql", AFTER_OUTAGE).await["sqlPromotions"].clone();
+        ids.push(str_of(&p["account"]["id"], "account id").to_owned());
+    }
+    assert_eq!(ids, expected, "every promotion, once, in commit order");
+    sub.assert_quiet("sql", Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
 async fn promotions_made_while_redis_is_down_all_reach_the_other_instance_once_it_is_back() {
     let mut redis = TestRedis::start().await;
     let (w, b) = two_instances(&redis).await;
