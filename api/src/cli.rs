@@ -243,19 +243,11 @@ pub async fn generate(config: &Config, args: GenerateArgs) -> anyhow::Result<()>
         (crate::import::Kind::Contacts, files.contacts),
         (crate::import::Kind::Engagements, files.engagements),
     ] {
-        import_file(
-            &db,
-            crate::import::Options {
-                kind,
-                file,
-                workspace: workspace.clone(),
-                format: None,
-                rejects: None,
-                batch: None,
-                progress: true,
-            },
-        )
-        .await?;
+        let opts = crate::import::Options {
+            progress: true,
+            ..crate::import::Options::new(kind, file, workspace.clone())
+        };
+        import_file(&db, opts).await?;
     }
     Ok(())
 }
@@ -265,13 +257,11 @@ pub async fn import(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let db = connect(config).await?;
     migrate(&db).await?;
     let opts = crate::import::Options {
-        kind: args.kind,
-        file: args.file,
-        workspace: args.workspace,
         format: args.format,
         rejects: args.rejects,
         batch: args.batch,
         progress: true,
+        ..crate::import::Options::new(args.kind, args.file, args.workspace)
     };
     import_file(&db, opts).await
 }

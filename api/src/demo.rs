@@ -253,19 +253,7 @@ impl Demo {
     }
 
     async fn import(&self, kind: import::Kind, file: std::path::PathBuf) -> anyhow::Result<()> {
-        let s = import::run(
-            &self.state.db,
-            import::Options {
-                kind,
-                file,
-                workspace: WORKSPACE.into(),
-                format: None,
-                rejects: None,
-                batch: None,
-                progress: false,
-            },
-        )
-        .await?;
+        let s = import::run(&self.state.db, import::Options::new(kind, file, WORKSPACE)).await?;
         if s.rejected > 0 {
             bail!("{kind:?}: {} generated rows were rejected", s.rejected);
         }

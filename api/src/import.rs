@@ -92,6 +92,22 @@ pub struct Options {
     pub progress: bool,
 }
 
+impl Options {
+    /// `file` into `workspace` with every default: the format from the extension, rejects
+    /// beside the file, default batches, no progress.
+    pub fn new(kind: Kind, file: PathBuf, workspace: impl Into<String>) -> Self {
+        Self {
+            kind,
+            file,
+            workspace: workspace.into(),
+            format: None,
+            rejects: None,
+            batch: None,
+            progress: false,
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {

@@ -735,11 +735,17 @@ async fn a_rep_logs_in_on_the_board_sees_an_assignment_arrive_live_accepts_and_w
             "the token in GraphiQL's headers editor",
         )
         .await;
+    graphiql_answers_as(&browser, &rep.email).await;
+}
+
+/// Runs GraphiQL's opening query (`me`) and waits for `email`, the user its token names, in
+/// the result.
+pub async fn graphiql_answers_as(browser: &Browser, email: &str) {
     browser.click(".graphiql-execute-button").await;
     browser
         .wait_until(
-            &format!("document.body.innerText.includes({})", json!(rep.email)),
-            "the rep's own e-mail in GraphiQL's result",
+            &format!("document.body.innerText.includes({})", json!(email)),
+            "the token's own user in GraphiQL's result",
         )
         .await;
 }

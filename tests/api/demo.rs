@@ -10,7 +10,7 @@ use serde_json::json;
 
 use quorum_domain::value::Role;
 
-use crate::board::{accept, log_in};
+use crate::board::{accept, graphiql_answers_as, log_in};
 use crate::helpers::{Client, spawn_app};
 use crate::webdriver::Browser;
 use crate::ws::{MODERN, Ws};
@@ -125,13 +125,7 @@ async fn on_the_demo_a_rep_accepts_an_assignment_that_arrives_live_on_the_board(
         json!(format!("{}/graphql", app.base)),
         "token off the address bar"
     );
-    browser.click(".graphiql-execute-button").await;
-    browser
-        .wait_until(
-            &format!("document.body.innerText.includes({})", json!(manager.email)),
-            "the manager's own e-mail in GraphiQL's result",
-        )
-        .await;
+    graphiql_answers_as(&browser, &manager.email).await;
 }
 
 /// The README's tour, run against a demo workspace: each query answers without errors and

@@ -10,15 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Client, TestApp, spawn_app};
 
 fn options(kind: Kind, file: &Path) -> Options {
-    Options {
-        kind,
-        file: file.to_owned(),
-        workspace: "acme".into(),
-        format: None,
-        rejects: None,
-        batch: None,
-        progress: false,
-    }
+    Options::new(kind, file.to_owned(), "acme")
 }
 
 async fn run(app: &TestApp, opts: Options) -> Summary {
