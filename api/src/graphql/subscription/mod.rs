@@ -8,7 +8,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
-use quorum_domain::value::{AccountId, WorkspaceId};
+use quorum_domain::value::{AccountId, Role, WorkspaceId};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{rep_scope, viewer};
@@ -315,9 +315,14 @@ impl SqlPromotion {
     }
 
     /// The assignment routing made at the promotion (`null` if the account was already being
-    /// worked and kept its rep).
-    async fn assignment(&self) -> Option<Assignment> {
-        self.assignment.clone().map(Assignment)
+    /// worked and kept its rep). A rep sees only assignments of their own, as on `Account`.
+    async fn assignment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Assignment>> {
+        let v = viewer(ctx).map_err(|e| e.extend())?;
+        Ok(self
+            .assignment
+            .clone()
+            .filter(|a| v.role != Role::Rep || a.rep_id == Some(v.user_id.get()))
+            .map(Assignment))
     }
 
     async fn at(&self) -> DateTime<Utc> {
