@@ -10,6 +10,7 @@
 mod accounts;
 mod analytics;
 mod auth;
+mod authz;
 mod board;
 mod committees;
 mod contacts;
