@@ -293,8 +293,14 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database answers: the instance can take traffic.
+/// The database answers and the instance is not shutting down: it can take traffic.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    // While in-flight requests drain, a load balancer polling on a kept-alive connection
+    // must stop sending new ones here.
+    if *state.shutdown.borrow() {
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "draining" }));
+    }
     let timeout = std::time::Duration::from_millis(state.config.db_acquire_timeout_ms.max(100));
     match tokio::time::timeout(timeout, state.db.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),

@@ -19,6 +19,8 @@ const BUCKETS: [f64; 12] = [
 
 #[derive(Default)]
 pub struct Metrics {
+    /// HTTP requests being handled, across every worker (shutdown waits for 0).
+    pub requests_in_flight: AtomicI64,
     pub ws_connections: AtomicI64,
     pub subscriptions: AtomicI64,
     /// Subscriptions whose live feed is registered: anything committed after this moves
@@ -127,6 +129,13 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         };
+        gauge(
+            &mut s,
+            "quorum_http_requests_in_flight",
+            "HTTP requests being handled (this one included).",
+            "gauge",
+            self.requests_in_flight.load(Ordering::Relaxed).to_string(),
+        );
         gauge(
             &mut s,
             "quorum_ws_connections",

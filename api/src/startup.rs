@@ -2,9 +2,11 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::dev::{Server, Service as _};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage as _, HttpServer, web};
 use anyhow::Context as _;
@@ -91,6 +93,25 @@ pub struct Application {
     state: AppState,
     /// Tells the bus and the sockets that the server is stopping.
     stop: tokio::sync::watch::Sender<bool>,
+    /// The listening socket (shared with actix), closed at shutdown to refuse new connections.
+    listener: TcpListener,
+    shutdown_timeout: Duration,
+}
+
+/// Counts a request as in flight until dropped (answered, or abandoned by its client).
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn enter(metrics: &Arc<Metrics>) -> Self {
+        metrics.requests_in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(metrics.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.requests_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// SIGINT or SIGTERM.
@@ -153,14 +174,28 @@ impl Application {
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let own_listener = listener.try_clone()?;
         let max_body = config.max_body_bytes;
         let app_state = state.clone();
+        let counter = state.metrics.clone();
         let mut server = HttpServer::new(move || {
+            let counter = counter.clone();
             App::new()
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     let started = std::time::Instant::now();
+                    let in_flight = InFlight::enter(&counter);
                     srv.call(req).map(move |res| {
+                        drop(in_flight);
                         res.map(|mut res| {
+                            if let Some(state) = res.request().app_data::<web::Data<AppState>>()
+                                && *state.shutdown.borrow()
+                            {
+                                // Draining: a kept-alive client goes elsewhere for its next
+                                // request instead of holding this instance open.
+                                res.response_mut()
+                                    .head_mut()
+                                    .set_connection_type(ConnectionType::Close);
+                            }
                             if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
                                 state.metrics.request(
                                     res.request().method().as_str(),
@@ -224,6 +259,8 @@ impl Application {
             server,
             state,
             stop,
+            listener: own_listener,
+            shutdown_timeout: Duration::from_secs(config.shutdown_timeout_secs),
         })
     }
 
@@ -249,10 +286,27 @@ impl Application {
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let stop = self.stop;
+        let (listener, metrics) = (self.listener, self.state.metrics.clone());
+        let timeout = self.shutdown_timeout;
         tokio::spawn(async move {
             signal.await;
             tracing::info!("shutting down: closing sockets, finishing requests");
+            // WebSockets hear "going away", the bus stops, `/readyz` says draining.
             let _ = stop.send(true);
+            handle.pause().await;
+            // Refused from now on, rather than queued in the backlog until the process ends.
+            if let Err(e) = socket2::SockRef::from(&listener).shutdown(std::net::Shutdown::Both) {
+                tracing::warn!(error = %e, "could not close the listening socket");
+            }
+            // Every worker stays up until no request is in flight anywhere: a pooled database
+            // connection is driven by the worker runtime that opened it, so a worker that
+            // stopped first would fail another worker's request mid-query.
+            let deadline = tokio::time::Instant::now() + timeout;
+            while metrics.requests_in_flight.load(Ordering::SeqCst) > 0
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             handle.stop(true).await;
         });
         self.server.await
