@@ -23,6 +23,7 @@ mod helpers;
 mod import;
 mod limits;
 mod loaders;
+mod process;
 mod qualification;
 mod routing;
 mod schema;
