@@ -139,6 +139,13 @@ fn parse(index: usize, raw: RawEvent, now: DateTime<Utc>) -> Result<Parsed, Reje
     })
 }
 
+/// Whether `parse` would take `raw` (`Ok`) or reject it, and why: the pure half of ingestion,
+/// which the fuzz targets (`fuzz/`) feed hostile input.
+#[doc(hidden)]
+pub fn check(raw: RawEvent, now: DateTime<Utc>) -> Result<(), Rejected> {
+    parse(0, raw, now).map(drop)
+}
+
 /// A client's id for a batch, and what its events hash to.
 struct BatchKey {
     id: String,

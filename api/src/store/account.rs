@@ -420,7 +420,9 @@ pub async fn page(
 
 /// The filter as one SQL condition. Technology tests are `EXISTS` subqueries on
 /// `account_technology`, which both backends plan well with its (workspace, technology) index.
-pub(crate) fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
+/// Public for the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub fn compile(ws: WorkspaceId, f: &AccountFilter) -> Cond {
     match f {
         AccountFilter::And(children) => children
             .iter()

@@ -29,8 +29,10 @@ pub use runs::{RunLink, Runs};
 /// past their run's buffer, are ended as slow; see `runs::Member`).
 const OUTBOX_FRAMES: usize = 16;
 
+/// Public (hidden) for the fuzz targets (`fuzz/`), like [`decode`].
+#[doc(hidden)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Protocol {
+pub enum Protocol {
     /// `graphql-transport-ws` (graphql-ws library, Apollo, urql, Relay).
     TransportWs,
     /// `graphql-ws`: the legacy subscriptions-transport-ws protocol.
@@ -156,7 +158,9 @@ pub async fn graphql_ws(
     Ok(res)
 }
 
-fn bearer(value: Option<&str>) -> Option<String> {
+/// The token of an `Authorization: Bearer …` value.
+#[doc(hidden)]
+pub fn bearer(value: Option<&str>) -> Option<String> {
     let (scheme, token) = value?.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -164,7 +168,8 @@ fn bearer(value: Option<&str>) -> Option<String> {
 }
 
 /// The token a `connection_init` payload carries, if any.
-fn init_token(payload: Option<&Value>) -> Option<String> {
+#[doc(hidden)]
+pub fn init_token(payload: Option<&Value>) -> Option<String> {
     let p = payload?.as_object()?;
     for key in ["Authorization", "authorization"] {
         if let Some(v) = p.get(key).and_then(Value::as_str) {
@@ -218,7 +223,61 @@ struct Connection {
 }
 
 /// Why the connection ends, and with which close code.
-struct Close(u16, &'static str);
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct Close(pub u16, pub &'static str);
+
+/// A client message, decoded: what `Connection::handle` acts on.
+#[doc(hidden)]
+#[derive(Debug, PartialEq)]
+pub enum ClientMessage {
+    Init(Option<Value>),
+    Ping,
+    Pong,
+    /// `subscribe` (`start` in the legacy protocol), under a non-empty id.
+    Subscribe {
+        id: String,
+        payload: Option<Value>,
+    },
+    /// `complete` (`stop` in the legacy protocol).
+    Complete(String),
+    /// The legacy `connection_terminate`.
+    Terminate,
+}
+
+/// One text frame as a message of `protocol`, or the close its fault calls for. No connection
+/// state: public (hidden) so that the fuzz targets (`fuzz/`) can feed it hostile frames.
+#[doc(hidden)]
+pub fn decode(protocol: Protocol, text: &str) -> Result<ClientMessage, Close> {
+    let Ok(mut msg) = serde_json::from_str::<Value>(text) else {
+        return Err(Close(4400, "Invalid message: not JSON"));
+    };
+    let payload = msg.get_mut("payload").map(Value::take);
+    let Some(kind) = msg.get("type").and_then(Value::as_str) else {
+        return Err(Close(4400, "Invalid message: no type"));
+    };
+    let id = msg.get("id").and_then(Value::as_str);
+    match (protocol, kind) {
+        (_, "connection_init") => Ok(ClientMessage::Init(payload)),
+        (Protocol::TransportWs, "ping") => Ok(ClientMessage::Ping),
+        (Protocol::TransportWs, "pong") => Ok(ClientMessage::Pong),
+        (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
+            match id.filter(|id| !id.is_empty()) {
+                Some(id) => Ok(ClientMessage::Subscribe {
+                    id: id.to_owned(),
+                    payload,
+                }),
+                None => Err(Close(4400, "Invalid message: no id")),
+            }
+        }
+        (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => match id {
+            Some(id) => Ok(ClientMessage::Complete(id.to_owned())),
+            None => Err(Close(4400, "Invalid message: no id")),
+        },
+        (Protocol::Legacy, "connection_terminate") => Ok(ClientMessage::Terminate),
+        _ => Err(Close(4400, "Invalid message: unknown type")),
+    }
+}
 
 impl Close {
     fn reason(&self) -> CloseReason {
@@ -341,51 +400,37 @@ impl Connection {
 
     /// One client message. `Err` closes the connection (with a code, or silently).
     async fn handle(&mut self, text: &str, session: &mut Session) -> Result<(), Option<Close>> {
-        let Ok(msg) = serde_json::from_str::<Value>(text) else {
-            return Err(Some(Close(4400, "Invalid message: not JSON")));
-        };
-        let Some(kind) = msg.get("type").and_then(Value::as_str) else {
-            return Err(Some(Close(4400, "Invalid message: no type")));
-        };
-        let id = msg.get("id").and_then(Value::as_str);
-        match (self.protocol, kind) {
-            (_, "connection_init") => self.init(msg.get("payload"), session).await,
-            (Protocol::TransportWs, "ping") => {
+        match decode(self.protocol, text).map_err(Some)? {
+            ClientMessage::Init(payload) => self.init(payload.as_ref(), session).await,
+            ClientMessage::Ping => {
                 let pong = json!({"type": "pong"}).to_string();
                 session.text(pong).await.map_err(|_| None)
             }
-            (Protocol::TransportWs, "pong") => Ok(()),
-            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
-                let Some(id) = id.filter(|id| !id.is_empty()) else {
-                    return Err(Some(Close(4400, "Invalid message: no id")));
-                };
+            ClientMessage::Pong => Ok(()),
+            ClientMessage::Subscribe { id, payload } => {
                 if self.viewer.is_none() {
                     return Err(Some(Close(4401, "Unauthorized")));
                 }
-                if self.ops.contains_key(id) {
+                if self.ops.contains_key(&id) {
                     return match self.protocol {
                         Protocol::TransportWs => {
                             Err(Some(Close(4409, "Subscriber for this id already exists")))
                         }
                         // The legacy protocol restarts an operation under a reused id.
                         Protocol::Legacy => {
-                            self.ops.remove(id);
-                            self.start(id, msg.get("payload"), session).await
+                            self.ops.remove(&id);
+                            self.start(&id, payload, session).await
                         }
                     };
                 }
-                self.start(id, msg.get("payload"), session).await
+                self.start(&id, payload, session).await
             }
-            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
-                let Some(id) = id else {
-                    return Err(Some(Close(4400, "Invalid message: no id")));
-                };
+            ClientMessage::Complete(id) => {
                 // An id we do not know (already finished) is fine: the client raced us.
-                self.ops.remove(id);
+                self.ops.remove(&id);
                 Ok(())
             }
-            (Protocol::Legacy, "connection_terminate") => Err(Some(Close(1000, "terminated"))),
-            _ => Err(Some(Close(4400, "Invalid message: unknown type"))),
+            ClientMessage::Terminate => Err(Some(Close(1000, "terminated"))),
         }
     }
 
@@ -433,13 +478,13 @@ impl Connection {
     async fn start(
         &mut self,
         id: &str,
-        payload: Option<&Value>,
+        payload: Option<Value>,
         session: &mut Session,
     ) -> Result<(), Option<Close>> {
         let Some(authed) = &self.viewer else {
             return Err(Some(Close(4401, "Unauthorized")));
         };
-        let request: Request = match payload.cloned().map(serde_json::from_value) {
+        let request: Request = match payload.map(serde_json::from_value) {
             Some(Ok(r)) => r,
             _ => {
                 return match self.protocol {

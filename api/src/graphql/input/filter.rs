@@ -238,3 +238,23 @@ impl AccountOrder {
         (key, self.direction == SortDirection::Desc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `cargo fuzz run filter`: a segment keeps its filter as JSON text, and without
+    /// serde_json's `float_roundtrip` some numbers read back one ulp off, so the filter a
+    /// segment applied (and showed) was not quite the one saved.
+    #[test]
+    fn a_stored_filter_reads_back_exactly() {
+        let input = AccountFilterInput {
+            annual_revenue_min: Some(1.922_223_004_724_245e-307),
+            ..AccountFilterInput::default()
+        };
+        let text = serde_json::to_string(&input).unwrap_or_default();
+        let back = serde_json::from_str::<AccountFilterInput>(&text).ok();
+        let bits = |f: &AccountFilterInput| f.annual_revenue_min.map(f64::to_bits);
+        assert_eq!(back.as_ref().map(bits), Some(bits(&input)), "{text}");
+    }
+}
