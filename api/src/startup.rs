@@ -294,6 +294,9 @@ impl Application {
             // WebSockets hear "going away", the bus stops, `/readyz` says draining.
             let _ = stop.send(true);
             handle.pause().await;
+            // The accept thread applies the pause on its own; closing the socket under it
+            // before then only makes it log a failed accept.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             // Refused from now on, rather than queued in the backlog until the process ends.
             if let Err(e) = socket2::SockRef::from(&listener).shutdown(std::net::Shutdown::Both) {
                 tracing::warn!(error = %e, "could not close the listening socket");
