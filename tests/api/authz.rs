@@ -586,16 +586,7 @@ impl Schema {
                 "{path} has no argument {key}"
             );
         }
-        let decls = if decls.is_empty() {
-            String::new()
-        } else {
-            format!("({})", decls.join(", "))
-        };
-        let pass = if pass.is_empty() {
-            String::new()
-        } else {
-            format!("({})", pass.join(", "))
-        };
+        let (decls, pass) = (parenthesized(&decls), parenthesized(&pass));
         let target = named(&field["type"]);
         let below = match target["kind"].as_str() {
             Some("OBJECT") => {
@@ -629,11 +620,7 @@ impl Schema {
                     );
                 }
             }
-            let args = if args.is_empty() {
-                String::new()
-            } else {
-                format!("({})", args.join(", "))
-            };
+            let args = parenthesized(&args);
             let target = named(&f["type"]);
             let part = match target["kind"].as_str() {
                 Some("SCALAR" | "ENUM") => Some(format!("{name}{args}")),
@@ -679,6 +666,15 @@ impl Schema {
             .filter(|f| !selected.contains(f))
             .collect()
     }
+}
+
+/// `(a, b)`, or nothing for no items.
+fn parenthesized(items: &[impl AsRef<str>]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    format!("({})", items.join(", "))
 }
 
 fn named(t: &Value) -> &Value {
