@@ -187,16 +187,15 @@ impl Application {
                     srv.call(req).map(move |res| {
                         drop(in_flight);
                         res.map(|mut res| {
-                            if let Some(state) = res.request().app_data::<web::Data<AppState>>()
-                                && *state.shutdown.borrow()
-                            {
-                                // Draining: a kept-alive client goes elsewhere for its next
-                                // request instead of holding this instance open.
-                                res.response_mut()
-                                    .head_mut()
-                                    .set_connection_type(ConnectionType::Close);
-                            }
-                            if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                            let state = res.request().app_data::<web::Data<AppState>>().cloned();
+                            if let Some(state) = state {
+                                if *state.shutdown.borrow() {
+                                    // Draining: a kept-alive client goes elsewhere for its
+                                    // next request instead of holding this instance open.
+                                    res.response_mut()
+                                        .head_mut()
+                                        .set_connection_type(ConnectionType::Close);
+                                }
                                 state.metrics.request(
                                     res.request().method().as_str(),
                                     res.request().path(),
