@@ -64,6 +64,32 @@ class Api:
         return res["data"]
 
 
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+
+
+def login(api, email):
+    """A token for `email` (password PASSWORD)."""
+    return api.gql(LOGIN, {"e": email, "p": PASSWORD})["login"]["token"]
+
+
+def publish_one_event_sql_model(api):
+    """A model whose total is the engagement alone, with low lines: one demo request makes an
+    SQL, so each promotion costs one ingested event."""
+    api.gql("mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
+            {"i": {"weights": {"fit": 0.0, "engagement": 1.0, "intent": 0.0},
+                   "thresholds": {"mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
+                                  "demotionMargin": 1.0, "highIntentWindowDays": 30.0}}})
+
+
+def create_user(api, email, name, role, rep=None):
+    """A user of the admin `api`'s workspace (with `rep` as its RepInput); its id."""
+    u = api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
+                {"i": {"email": email, "name": name, "role": role, "password": PASSWORD}})["createUser"]["id"]
+    if rep is not None:
+        api.gql("mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }", {"id": u, "i": rep})
+    return u
+
+
 def wait_ready(port, proc):
     for _ in range(300):
         if proc.poll() is not None:

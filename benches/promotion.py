@@ -23,7 +23,9 @@ import time
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ingest import PASSWORD, Api, free_port, pct, psql, wait_ready  # noqa: E402
+from ingest import (  # noqa: E402
+    PASSWORD, Api, create_user, free_port, login, pct, psql, publish_one_event_sql_model, wait_ready,
+)
 
 
 def main():
@@ -54,20 +56,13 @@ def main():
     try:
         wait_ready(port, server)
         api = Api(port)
-        login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
-        api.token = api.gql(login, {"e": "admin@bench.example.com", "p": PASSWORD})["login"]["token"]
-        api.gql("mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
-                {"i": {"weights": {"fit": 0.0, "engagement": 1.0, "intent": 0.0},
-                       "thresholds": {"mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
-                                      "demotionMargin": 1.0, "highIntentWindowDays": 30.0}}})
+        api.token = login(api, "admin@bench.example.com")
+        publish_one_event_sql_model(api)
         countries = ["US", "CA", "GB", "DE", "FR"]
         reps = []
         for i in range(args.reps):
-            u = api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
-                        {"i": {"email": f"rep{i}@bench.example.com", "name": f"Rep {i}", "role": "REP",
-                               "password": PASSWORD}})["createUser"]["id"]
-            api.gql("mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }",
-                    {"id": u, "i": {"countries": [countries[i % len(countries)]], "capacity": 1000}})
+            u = create_user(api, f"rep{i}@bench.example.com", f"Rep {i}", "REP",
+                            {"countries": [countries[i % len(countries)]], "capacity": 1000})
             reps.append(u)
         # Rules that mostly do not match (industries nobody has), then territory: each decision
         # walks the list.

@@ -39,13 +39,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ingest import PASSWORD, Api, free_port, pct, psql, wait_ready  # noqa: E402
+from ingest import (  # noqa: E402
+    PASSWORD, Api, create_user, free_port, login, pct, psql, publish_one_event_sql_model, wait_ready,
+)
 from subscribers import (  # noqa: E402
-    CLK_TCK, INGEST, MGR_SUB, REP_SUB, Client, Sock, cpu_s, metrics, postgres_cpu_s, rss_kib,
+    INGEST, MGR_SUB, REP_SUB, Client, Sock, cpu_s, metrics, postgres_cpu_s, rss_kib,
     thread_cpu_s,
 )
 
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 READS = {
     "funnel": "query($f: DateTime!, $t: DateTime!) { funnel(from: $f, to: $t) { stages { stage entered converted conversionRate } timeToSql { count medianHours } } }",
     "velocity": "query($f: DateTime!, $t: DateTime!) { pipelineVelocity(from: $f, to: $t, groupBy: REP) { key opportunities velocity } }",
@@ -112,22 +113,16 @@ async def amain(args):
         server = subprocess.Popen([args.binary, "serve"], env=dict(env, QUORUM_BIND=f"127.0.0.1:{port}"))
         wait_ready(port, server)
         api, anon = Api(port), Api(port)
-        api.token = anon.gql(LOGIN, {"e": "admin@soak.example.com", "p": PASSWORD})["login"]["token"]
-        api.gql("mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
-                {"i": {"weights": {"fit": 0.0, "engagement": 1.0, "intent": 0.0},
-                       "thresholds": {"mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
-                                      "demotionMargin": 1.0, "highIntentWindowDays": 30.0}}})
+        api.token = login(anon, "admin@soak.example.com")
+        publish_one_event_sql_model(api)
         reps, mgr_tokens = [], []
         for i in range(args.reps):
-            u = api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
-                        {"i": {"email": f"rep{i}@soak.example.com", "name": f"Rep {i}", "role": "REP", "password": PASSWORD}})["createUser"]["id"]
-            api.gql("mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }",
-                    {"id": u, "i": {"countries": ["US", "DE", "FR"], "capacity": 1000}})
-            reps.append((u, anon.gql(LOGIN, {"e": f"rep{i}@soak.example.com", "p": PASSWORD})["login"]["token"]))
+            u = create_user(api, f"rep{i}@soak.example.com", f"Rep {i}", "REP",
+                            {"countries": ["US", "DE", "FR"], "capacity": 1000})
+            reps.append((u, login(anon, f"rep{i}@soak.example.com")))
         for i in range(args.managers):
-            api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
-                    {"i": {"email": f"mgr{i}@soak.example.com", "name": f"Manager {i}", "role": "MANAGER", "password": PASSWORD}})
-            mgr_tokens.append(anon.gql(LOGIN, {"e": f"mgr{i}@soak.example.com", "p": PASSWORD})["login"]["token"])
+            create_user(api, f"mgr{i}@soak.example.com", f"Manager {i}", "MANAGER")
+            mgr_tokens.append(login(anon, f"mgr{i}@soak.example.com"))
         api.gql("mutation($r: [RoutingRuleInput!]!) { setRoutingRules(rules: $r) { name } }",
                 {"r": [{"name": "Territory", "target": "TERRITORY"}]})
         countries = ["US", "DE", "FR"]

@@ -49,7 +49,9 @@ import websockets
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ingest import PASSWORD, Api, free_port, pct, psql, wait_ready  # noqa: E402
+from ingest import (  # noqa: E402
+    PASSWORD, Api, create_user, free_port, login, pct, psql, publish_one_event_sql_model, wait_ready,
+)
 
 REP_SUB = "subscription { assignmentUpdates { cursor kind at assignment { id account { id } rep { id } } } }"
 MGR_SUB = "subscription { sqlPromotions { cursor at account { id } assignment { rep { id } } } }"
@@ -230,25 +232,16 @@ async def amain(args):
             ports.append(port)
             wait_ready(port, servers[-1])
         api = Api(ports[0])
-        login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
-        api.token = api.gql(login, {"e": "admin@bench.example.com", "p": PASSWORD})["login"]["token"]
-        api.gql("mutation($i: ScoringModelInput!) { publishScoringModel(input: $i) { version } }",
-                {"i": {"weights": {"fit": 0.0, "engagement": 1.0, "intent": 0.0},
-                       "thresholds": {"mql": 1.0, "sql": 2.0, "sqlMinFit": 0.0, "sqlMinCoverage": 0.0,
-                                      "demotionMargin": 1.0, "highIntentWindowDays": 30.0}}})
+        api.token = login(api, "admin@bench.example.com")
+        publish_one_event_sql_model(api)
         rep_tokens, mgr_tokens = [], []
         anon = Api(ports[0])
         for i in range(args.reps):
-            u = api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
-                        {"i": {"email": f"rep{i}@bench.example.com", "name": f"Rep {i}", "role": "REP",
-                               "password": PASSWORD}})["createUser"]["id"]
-            api.gql("mutation($id: ID!, $i: RepInput!) { updateRep(id: $id, input: $i) { id } }",
-                    {"id": u, "i": {"countries": ["US"], "capacity": 1000}})
-            rep_tokens.append((u, anon.gql(login, {"e": f"rep{i}@bench.example.com", "p": PASSWORD})["login"]["token"]))
+            u = create_user(api, f"rep{i}@bench.example.com", f"Rep {i}", "REP", {"countries": ["US"], "capacity": 1000})
+            rep_tokens.append((u, login(anon, f"rep{i}@bench.example.com")))
         for i in range(args.managers):
-            api.gql("mutation($i: UserInput!) { createUser(input: $i) { id } }",
-                    {"i": {"email": f"mgr{i}@bench.example.com", "name": f"Manager {i}", "role": "MANAGER", "password": PASSWORD}})
-            mgr_tokens.append(anon.gql(login, {"e": f"mgr{i}@bench.example.com", "p": PASSWORD})["login"]["token"])
+            create_user(api, f"mgr{i}@bench.example.com", f"Manager {i}", "MANAGER")
+            mgr_tokens.append(login(anon, f"mgr{i}@bench.example.com"))
         api.gql("mutation($r: [RoutingRuleInput!]!) { setRoutingRules(rules: $r) { name } }",
                 {"r": [{"name": "Territory", "target": "TERRITORY"}]})
         n_accounts = args.warmup + int(args.seconds * args.rate) + 100
