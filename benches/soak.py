@@ -154,7 +154,9 @@ async def amain(args):
             tasks.append(asyncio.create_task(client.run_socket(s, stop)))
             await asyncio.sleep(max(0.0, t_ramp + (idx + 1) / 500 - time.perf_counter()))
         for _ in range(240):
-            if metrics(port).get("quorum_subscriptions", 0) >= len(socks):
+            # Listening, not just open: a subscription without `after` starts from the moment
+            # its live feed is registered, and would rightly miss a promotion made before.
+            if metrics(port).get("quorum_subscriptions_listening_total", 0) >= len(socks):
                 break
             await asyncio.sleep(0.5)
 
