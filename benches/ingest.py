@@ -140,9 +140,11 @@ def psql(url, sql, stdin=None):
 
 def baselines(url, batches, ws_id):
     """The same rows through hand-written SQL into a table shaped like engagement_event."""
-    psql(url, """CREATE TABLE bench_event (id uuid PRIMARY KEY, workspace_id uuid NOT NULL, event_id varchar NOT NULL,
+    # Keyed as engagement_event is since migration 17: workspace first.
+    psql(url, """CREATE TABLE bench_event (id uuid NOT NULL, workspace_id uuid NOT NULL, event_id varchar NOT NULL,
         account_id uuid NOT NULL, contact_id uuid, kind varchar NOT NULL, occurred_at timestamptz NOT NULL,
-        metadata text, received_at timestamptz NOT NULL, UNIQUE (workspace_id, event_id));
+        metadata text, received_at timestamptz NOT NULL, PRIMARY KEY (workspace_id, id),
+        UNIQUE (event_id, workspace_id));
         CREATE INDEX ON bench_event (account_id, occurred_at); CREATE INDEX ON bench_event (contact_id);""")
     rows = []
     for batch in batches:

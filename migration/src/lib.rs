@@ -21,6 +21,7 @@ mod m20261123_000013_create_analytics;
 mod m20261123_000014_funnel_links;
 mod m20261123_000015_funnel_first_engagement;
 mod m20261124_000016_ingest_batch;
+mod m20261124_000017_workspace_keys;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_funnel_links::Migration),
             Box::new(m20261123_000015_funnel_first_engagement::Migration),
             Box::new(m20261124_000016_ingest_batch::Migration),
+            Box::new(m20261124_000017_workspace_keys::Migration),
         ]
     }
 }

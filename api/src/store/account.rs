@@ -34,8 +34,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: AccountId,
 ) -> Result<Option<account::Model>, AppError> {
-    Ok(account::Entity::find_by_id(id.get())
-        .filter(account::Column::WorkspaceId.eq(ws.get()))
+    Ok(account::Entity::find_by_id((ws.get(), id.get()))
         .one(db)
         .await?)
 }
@@ -46,7 +45,7 @@ pub async fn find_for_update(
     db: &impl ConnectionTrait,
     id: AccountId,
 ) -> Result<Option<account::Model>, AppError> {
-    let q = account::Entity::find_by_id(id.get()).filter(account::Column::WorkspaceId.eq(ws.get()));
+    let q = account::Entity::find_by_id((ws.get(), id.get()));
     Ok(super::for_update(q, db).one(db).await?)
 }
 
@@ -263,6 +262,7 @@ fn active(m: &account::Model) -> account::ActiveModel {
 fn upserted(m: &account::Model, before: &account::Model) -> account::ActiveModel {
     use sea_orm::ActiveValue::{NotSet, Unchanged};
     account::ActiveModel {
+        workspace_id: Unchanged(m.workspace_id),
         id: Unchanged(m.id),
         name: Set(m.name.clone()),
         name_key: Set(m.name_key.clone()),

@@ -541,7 +541,14 @@ pub async fn deals(
         .from(o)
         .inner_join(
             a,
-            Expr::col((a, account::Column::Id)).equals((o, opportunity::Column::AccountId)),
+            Cond::all()
+                .add(
+                    Expr::col((a, account::Column::WorkspaceId))
+                        .equals((o, opportunity::Column::WorkspaceId)),
+                )
+                .add(
+                    Expr::col((a, account::Column::Id)).equals((o, opportunity::Column::AccountId)),
+                ),
         )
         .and_where(Expr::col((o, opportunity::Column::WorkspaceId)).eq(scope.ws.get()))
         .and_where(Expr::col((o, opportunity::Column::CreatedAt)).gte(window.from))

@@ -13,8 +13,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: CommitteeId,
 ) -> Result<Option<buying_committee::Model>, AppError> {
-    Ok(buying_committee::Entity::find_by_id(id.get())
-        .filter(buying_committee::Column::WorkspaceId.eq(ws.get()))
+    Ok(buying_committee::Entity::find_by_id((ws.get(), id.get()))
         .one(db)
         .await?)
 }
@@ -105,6 +104,7 @@ pub async fn set_member(
     })
     .on_conflict(
         OnConflict::columns([
+            committee_member::Column::WorkspaceId,
             committee_member::Column::CommitteeId,
             committee_member::Column::ContactId,
         ])

@@ -27,8 +27,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: ContactId,
 ) -> Result<Option<contact::Model>, AppError> {
-    Ok(contact::Entity::find_by_id(id.get())
-        .filter(contact::Column::WorkspaceId.eq(ws.get()))
+    Ok(contact::Entity::find_by_id((ws.get(), id.get()))
         .one(db)
         .await?)
 }
@@ -90,7 +89,7 @@ pub async fn scoring_rows(
     db: &impl ConnectionTrait,
     ids: &[AccountId],
 ) -> Result<Vec<ScoringRow>, AppError> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Cond, Expr, ExprTrait, Query};
     use sea_orm::{FromQueryResult, StatementBuilder};
 
     use super::entity::contact_activity as ca;
@@ -106,8 +105,15 @@ pub async fn scoring_rows(
             .from(contact::Entity)
             .left_join(
                 ca::Entity,
-                Expr::col((ca::Entity, ca::Column::ContactId))
-                    .equals((contact::Entity, contact::Column::Id)),
+                Cond::all()
+                    .add(
+                        Expr::col((ca::Entity, ca::Column::WorkspaceId))
+                            .equals((contact::Entity, contact::Column::WorkspaceId)),
+                    )
+                    .add(
+                        Expr::col((ca::Entity, ca::Column::ContactId))
+                            .equals((contact::Entity, contact::Column::Id)),
+                    ),
             )
             .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(ws.get()))
             .and_where(

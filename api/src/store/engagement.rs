@@ -65,9 +65,10 @@ pub async fn insert_events(
              FROM json_to_recordset($1::json) AS v(ws uuid, id uuid, at timestamptz) \
              WHERE account.id = v.id AND account.workspace_id = v.ws \
              AND (account.first_engaged_at IS NULL OR account.first_engaged_at > v.at) \
-             RETURNING account.id, account.first_engaged_at) \
+             RETURNING account.workspace_id, account.id, account.first_engaged_at) \
              UPDATE funnel_entry SET first_engaged_at = moved.first_engaged_at FROM moved \
-             WHERE funnel_entry.account_id = moved.id",
+             WHERE funnel_entry.workspace_id = moved.workspace_id \
+             AND funnel_entry.account_id = moved.id",
             &json,
             None,
         )
@@ -196,7 +197,7 @@ pub async fn upsert_activities(
              SELECT r.contact_id, $2, r.account_id, r.activity, r.half_life_days, r.last_engaged_at \
              FROM json_to_recordset($1::json) AS r(contact_id uuid, account_id uuid, activity text, \
              half_life_days float8, last_engaged_at timestamptz) \
-             ON CONFLICT (contact_id) DO UPDATE SET account_id = excluded.account_id, \
+             ON CONFLICT (workspace_id, contact_id) DO UPDATE SET account_id = excluded.account_id, \
              activity = excluded.activity, half_life_days = excluded.half_life_days, \
              last_engaged_at = excluded.last_engaged_at",
             &json,
@@ -219,14 +220,17 @@ pub async fn upsert_activities(
     for chunk in chunked(active, 1_000) {
         contact_activity::Entity::insert_many(chunk)
             .on_conflict(
-                OnConflict::column(contact_activity::Column::ContactId)
-                    .update_columns([
-                        contact_activity::Column::AccountId,
-                        contact_activity::Column::Activity,
-                        contact_activity::Column::HalfLifeDays,
-                        contact_activity::Column::LastEngagedAt,
-                    ])
-                    .to_owned(),
+                OnConflict::columns([
+                    contact_activity::Column::WorkspaceId,
+                    contact_activity::Column::ContactId,
+                ])
+                .update_columns([
+                    contact_activity::Column::AccountId,
+                    contact_activity::Column::Activity,
+                    contact_activity::Column::HalfLifeDays,
+                    contact_activity::Column::LastEngagedAt,
+                ])
+                .to_owned(),
             )
             .exec_without_returning(db)
             .await?;

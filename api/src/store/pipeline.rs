@@ -36,8 +36,7 @@ pub async fn find_opportunity(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<opportunity::Model>, AppError> {
-    let q =
-        opportunity::Entity::find_by_id(id).filter(opportunity::Column::WorkspaceId.eq(ws.get()));
+    let q = opportunity::Entity::find_by_id((ws.get(), id));
     Ok(super::for_update(q, db).one(db).await?)
 }
 
@@ -84,7 +83,7 @@ pub async fn bant_of(
 pub async fn upsert_bant(db: &impl ConnectionTrait, row: bant::Model) -> Result<(), AppError> {
     bant::Entity::insert(super::all_set::<_, bant::ActiveModel>(row))
         .on_conflict(
-            OnConflict::column(bant::Column::AccountId)
+            OnConflict::columns([bant::Column::WorkspaceId, bant::Column::AccountId])
                 .update_columns([
                     bant::Column::Budget,
                     bant::Column::Authority,

@@ -140,7 +140,8 @@ async fn link_entries(
     accounts: &[Uuid],
 ) -> Result<(), AppError> {
     const PREV: &str = "(SELECT MAX(p.at) FROM funnel_entry p \
-        WHERE p.account_id = funnel_entry.account_id AND p.stage = funnel_entry.stage \
+        WHERE p.workspace_id = funnel_entry.workspace_id \
+        AND p.account_id = funnel_entry.account_id AND p.stage = funnel_entry.stage \
         AND (p.at < funnel_entry.at OR (p.at = funnel_entry.at AND p.id < funnel_entry.id)))";
     let following: String = FUNNEL
         .windows(2)
@@ -148,7 +149,8 @@ async fn link_entries(
         .collect();
     let next = format!(
         "(SELECT MIN(n.at) FROM funnel_entry n \
-         WHERE n.account_id = funnel_entry.account_id \
+         WHERE n.workspace_id = funnel_entry.workspace_id \
+         AND n.account_id = funnel_entry.account_id \
          AND n.stage = CASE funnel_entry.stage{following} END \
          AND n.at >= funnel_entry.at)"
     );
@@ -167,7 +169,7 @@ async fn link_entries(
 
 /// The account's first engagement, for an `UPDATE funnel_entry`.
 const FIRST_ENGAGED: &str = "(SELECT a.first_engaged_at FROM account a \
-    WHERE a.id = funnel_entry.account_id)";
+    WHERE a.workspace_id = funnel_entry.workspace_id AND a.id = funnel_entry.account_id)";
 
 /// Copies the first engagement of `accounts` onto their funnel entries, after events moved it.
 pub(super) async fn copy_first_engagement(

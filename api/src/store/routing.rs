@@ -328,8 +328,7 @@ pub async fn get_assignment(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<assignment::Model>, AppError> {
-    Ok(assignment::Entity::find_by_id(id)
-        .filter(assignment::Column::WorkspaceId.eq(ws.get()))
+    Ok(assignment::Entity::find_by_id((ws.get(), id))
         .one(db)
         .await?)
 }
@@ -359,7 +358,7 @@ pub async fn find_assignment(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<assignment::Model>, AppError> {
-    let q = assignment::Entity::find_by_id(id).filter(assignment::Column::WorkspaceId.eq(ws.get()));
+    let q = assignment::Entity::find_by_id((ws.get(), id));
     Ok(super::for_update(q, db).one(db).await?)
 }
 

@@ -29,10 +29,7 @@ pub async fn get(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<segment::Model>, AppError> {
-    Ok(segment::Entity::find_by_id(id)
-        .filter(segment::Column::WorkspaceId.eq(ws.get()))
-        .one(db)
-        .await?)
+    Ok(segment::Entity::find_by_id((ws.get(), id)).one(db).await?)
 }
 
 /// The segments that set a tier, most important tier first (then oldest first): an account

@@ -52,8 +52,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: UserId,
 ) -> Result<Option<app_user::Model>, AppError> {
-    Ok(app_user::Entity::find_by_id(id.get())
-        .filter(app_user::Column::WorkspaceId.eq(ws.get()))
+    Ok(app_user::Entity::find_by_id((ws.get(), id.get()))
         .one(db)
         .await?)
 }

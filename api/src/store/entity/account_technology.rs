@@ -4,10 +4,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "account_technology")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub account_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub technology: String,
-    pub workspace_id: Uuid,
     /// `filter::text_key(technology)`.
     pub technology_key: String,
 }

@@ -5,8 +5,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "bant")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub account_id: Uuid,
     pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub account_id: Uuid,
     pub budget: Option<f64>,
     pub authority: Option<String>,
     pub need: Option<String>,

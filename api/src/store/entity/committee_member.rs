@@ -4,10 +4,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "committee_member")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub committee_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub contact_id: Uuid,
-    pub workspace_id: Uuid,
     pub role: String,
     pub created_at: DateTimeUtc,
 }

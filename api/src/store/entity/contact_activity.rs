@@ -5,8 +5,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "contact_activity")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub contact_id: Uuid,
     pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub contact_id: Uuid,
     pub account_id: Option<Uuid>,
     /// JSON `quorum_domain::score::ContactActivity`.
     pub activity: String,

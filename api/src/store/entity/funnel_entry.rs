@@ -9,8 +9,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     /// The stage transition's id.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
     pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
     pub account_id: Uuid,
     pub stage: String,
     pub at: DateTimeUtc,

@@ -6,8 +6,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "stage_transition")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
     pub workspace_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
     pub account_id: Uuid,
     pub from_stage: String,
     pub to_stage: String,
