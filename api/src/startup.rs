@@ -66,9 +66,62 @@ async fn connect_sized(config: &Config, max: u32) -> anyhow::Result<DatabaseConn
         .context("connecting to the database")
 }
 
-/// Brings the schema up to date.
+/// Brings the schema up to date. Instances that start together take turns, or two would
+/// apply the same migration at once and one would fail: on PostgreSQL every migration runs in
+/// one transaction holding an advisory lock, on SQLite under an exclusive lock on a file
+/// beside the database.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait as _, DbBackend, TransactionTrait as _};
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await.context("starting the migrations")?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .context("waiting for other instances' migrations")?;
+        Migrator::up(&txn, None)
+            .await
+            .context("running migrations")?;
+        return txn.commit().await.context("committing the migrations");
+    }
+    let _turn = sqlite_migration_lock(db).await?;
     Migrator::up(db, None).await.context("running migrations")
+}
+
+/// The advisory lock's key: "quorummg" in ASCII, unlikely to collide with another
+/// application's on a shared server.
+const MIGRATION_LOCK: i64 = 0x71756f72756d6d67;
+
+/// An exclusive lock on `<database file>.migrate-lock`, held until the file is dropped; `None`
+/// for an in-memory database, which no other process can open.
+async fn sqlite_migration_lock(db: &DatabaseConnection) -> anyhow::Result<Option<std::fs::File>> {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        ))
+        .await
+        .context("finding the database file")?;
+    let file: String = match row {
+        Some(r) => r.try_get("", "file").context("finding the database file")?,
+        None => String::new(),
+    };
+    if file.is_empty() {
+        return Ok(None);
+    }
+    let path = format!("{file}.migrate-lock");
+    let locked = tokio::task::spawn_blocking(move || {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        f.lock()?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await
+    .context("waiting for other instances' migrations")?
+    .context("locking the database for migrations")?;
+    Ok(Some(locked))
 }
 
 /// Lowers idle accounts' scores as their engagement decays. Every instance runs it; a pass

@@ -258,3 +258,34 @@ async fn sqlite_keys(conn: &sea_orm::DatabaseConnection) -> Vec<Key> {
     }
     out
 }
+
+/// Several instances starting at once against a new database (a rollout, a scaled-up
+/// deployment) each run the migrations: one applies them, the others wait and find nothing
+/// left to do, and none fails.
+#[tokio::test]
+async fn instances_starting_together_migrate_once_without_failing() {
+    let db = TestDb::fresh().await;
+    let config = quorum_api::config::Config::for_tests(db.url().to_owned(), db.dir().clone());
+    let mut pools = Vec::new();
+    for _ in 0..4 {
+        pools.push(quorum_api::startup::connect(&config).await.unwrap());
+    }
+    let runs = pools.iter().map(quorum_api::startup::migrate);
+    for (i, res) in futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert!(res.is_ok(), "instance {i}: {res:?}");
+    }
+    assert_eq!(
+        Migrator::get_applied_migrations(&pools[0])
+            .await
+            .unwrap()
+            .len(),
+        Migrator::migrations().len()
+    );
+    for p in pools {
+        p.close().await.unwrap();
+    }
+}
