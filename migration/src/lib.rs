@@ -22,6 +22,7 @@ mod m20261123_000014_funnel_links;
 mod m20261123_000015_funnel_first_engagement;
 mod m20261124_000016_ingest_batch;
 mod m20261124_000017_workspace_keys;
+mod m20261124_000018_login_failure;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_funnel_first_engagement::Migration),
             Box::new(m20261124_000016_ingest_batch::Migration),
             Box::new(m20261124_000017_workspace_keys::Migration),
+            Box::new(m20261124_000018_login_failure::Migration),
         ]
     }
 }

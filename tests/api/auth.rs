@@ -65,6 +65,35 @@ async fn repeated_failed_logins_are_slowed_down() {
     assert!(started.elapsed() < std::time::Duration::from_millis(1000));
 }
 
+/// Behind a load balancer, guesses spread over instances: each must count them all, or N
+/// instances would allow N times the guesses.
+#[tokio::test]
+async fn failed_logins_on_one_instance_slow_down_every_instance() {
+    let a = spawn_app_with(|c| c.login_backoff_ms = 1000).await;
+    let b = a.sibling(|c| c.login_backoff_ms = 1000).await;
+    a.user_with("acme", Role::Rep, "rob@acme.io").await;
+    login(&a, "rob@acme.io", "guess-guess-guess").await;
+    login(&b, "rob@acme.io", "guess-guess-guess").await;
+    login(&a, "Rob@Acme.io ", "guess-guess-guess").await;
+    // The fourth failure in all, on either instance, waits the base delay.
+    for app in [&b, &a] {
+        let started = std::time::Instant::now();
+        let res = login(app, "rob@acme.io", "guess-guess-guess").await;
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(1000),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(code(&res), "UNAUTHENTICATED", "{res}");
+    }
+    // A success on one instance resets the count for both.
+    login(&b, "rob@acme.io", PASSWORD).await;
+    let started = std::time::Instant::now();
+    let res = login(&a, "rob@acme.io", PASSWORD).await;
+    assert!(started.elapsed() < std::time::Duration::from_millis(1000));
+    assert!(res["data"]["login"]["token"].is_string(), "{res}");
+}
+
 fn claims(app_user: &str, ws: &str, exp_offset: i64) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({ "sub": app_user, "ws": ws, "role": "ADMIN", "iat": now, "nbf": now, "exp": now + exp_offset, "iss": "quorum", "aud": "quorum-api" })

@@ -50,6 +50,8 @@ const GLOBAL_TABLES: &[&str] = &[
     "workspace",
     // One lease for every instance's relay.
     "relay_lease",
+    // Failed logins, by the e-mail tried: it may name no user.
+    "login_failure",
     "seaql_migrations",
 ];
 
@@ -136,6 +138,7 @@ fn entity_keys_match_the_database(keys: &[Key]) {
         key(engagement_event::Entity),
         key(funnel_entry::Entity),
         key(ingest_batch::Entity),
+        key(login_failure::Entity),
         key(marketing_spend::Entity),
         key(opportunity::Entity),
         key(outbox::Entity),

@@ -7,7 +7,7 @@ mod token;
 
 pub use guard::{RoleGuard, rep_scope, viewer};
 pub use password::{hash_password, verify_password};
-pub use throttle::LoginThrottle;
+pub use throttle::{LOGIN_WINDOW, LoginThrottle};
 pub use token::{Claims, JwtKeys};
 
 use quorum_domain::value::{Role, UserId, WorkspaceId};

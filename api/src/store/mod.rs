@@ -1,5 +1,7 @@
 //! Storage. Every function takes the workspace first and filters by it, so a resolver cannot
 //! forget tenancy: an id from another workspace finds nothing, exactly like a missing one.
+//! The exceptions come before any workspace is known or serve them all: logins (`login`,
+//! `user::find_by_email`) and the relay (`outbox`'s lease, waiting rows and pruning).
 
 pub mod account;
 pub mod analytics;
@@ -8,6 +10,7 @@ pub mod committee;
 pub mod contact;
 pub mod engagement;
 pub mod entity;
+pub mod login;
 pub mod outbox;
 pub mod pipeline;
 pub mod qualification;

@@ -23,7 +23,8 @@ impl SessionMutation {
         let run = async {
             let st = state(ctx)?;
             let key = email.trim().to_lowercase();
-            let delay = st.throttle.delay(&key);
+            let failures = store::login::recent_failures(&st.db, &key, store::now()).await?;
+            let delay = st.throttle.delay(failures);
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -34,10 +35,12 @@ impl SessionMutation {
             let ok =
                 verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
             let (Some(user), true) = (user, ok) else {
-                st.throttle.failed(&key);
+                store::login::record_failure(&st.db, &key, store::now()).await?;
                 return Err(AppError::LoginFailed);
             };
-            st.throttle.succeeded(&key);
+            if failures > 0 {
+                store::login::clear(&st.db, &key).await?;
+            }
             let role = Role::parse(&user.role)
                 .map_err(|e| AppError::internal(anyhow::anyhow!("stored role: {e}")))?;
             let v = Viewer {

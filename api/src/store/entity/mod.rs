@@ -13,6 +13,7 @@ pub mod contact_activity;
 pub mod engagement_event;
 pub mod funnel_entry;
 pub mod ingest_batch;
+pub mod login_failure;
 pub mod marketing_spend;
 pub mod opportunity;
 pub mod outbox;
