@@ -13,6 +13,7 @@ pub mod http;
 pub mod import;
 pub mod ingest;
 pub mod metrics;
+pub mod periodic;
 pub mod qualification;
 pub mod scoring;
 pub mod segment;

@@ -119,16 +119,12 @@ async fn reroute(
     ])
 }
 
-/// Runs [`breach_overdue`] every `every` until the process stops.
-pub async fn watch(db: DatabaseConnection, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match breach_overdue(&db, store::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(assignments = n, "SLA breaches recorded"),
-            Err(e) => tracing::warn!(error = ?e, "SLA watch failed; next pass retries"),
-        }
+/// One pass of the SLA watch: [`breach_overdue`] now, logged (one instance at a time runs it:
+/// see `crate::periodic`).
+pub async fn watch_pass(db: DatabaseConnection) {
+    match breach_overdue(&db, store::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(assignments = n, "SLA breaches recorded"),
+        Err(e) => tracing::warn!(error = ?e, "SLA watch failed; next pass retries"),
     }
 }

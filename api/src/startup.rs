@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::graphql::{Limits, build_schema};
 use crate::http;
 use crate::metrics::Metrics;
+use crate::periodic::{self, Periodic};
 use crate::state::AppState;
 use crate::ws::{Runs, TokenLimits};
 
@@ -124,18 +125,41 @@ async fn sqlite_migration_lock(db: &DatabaseConnection) -> anyhow::Result<Option
     Ok(Some(locked))
 }
 
-/// Lowers idle accounts' scores as their engagement decays. Every instance runs it; a pass
-/// is idempotent, so overlapping passes cost work, not correctness.
-async fn rescore_periodically(db: DatabaseConnection, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        match crate::scoring::rescore_stale_everywhere(&db, crate::store::now()).await {
-            Ok(n) => tracing::info!(accounts = n, "periodic rescoring done"),
-            Err(e) => tracing::warn!(error = ?e, "periodic rescoring failed; next pass retries"),
-        }
+/// Runs `pass` every `secs` seconds on whichever instance holds `lease` (see `periodic`); 0
+/// turns it off.
+fn spawn_periodic<Fut>(
+    state: &AppState,
+    lease: &'static str,
+    secs: u64,
+    at_start: bool,
+    pass: fn(DatabaseConnection) -> Fut,
+) where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if secs == 0 {
+        return;
+    }
+    let p = Periodic {
+        lease,
+        every: Duration::from_secs(secs),
+        at_start,
+        instance: state.bus.instance,
+    };
+    let db = state.db.clone();
+    tokio::spawn(periodic::run(
+        state.db.clone(),
+        p,
+        state.shutdown.clone(),
+        move || pass(db.clone()),
+    ));
+}
+
+/// Lowers idle accounts' scores as their engagement decays (one instance at a time runs it:
+/// see `periodic`).
+async fn rescore_pass(db: DatabaseConnection) {
+    match crate::scoring::rescore_stale_everywhere(&db, crate::store::now()).await {
+        Ok(n) => tracing::info!(accounts = n, "periodic rescoring done"),
+        Err(e) => tracing::warn!(error = ?e, "periodic rescoring failed; next pass retries"),
     }
 }
 
@@ -298,14 +322,21 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.listen(listener)?.run();
-        if config.rescore_interval_secs > 0 {
-            let every = Duration::from_secs(config.rescore_interval_secs);
-            tokio::spawn(rescore_periodically(state.db.clone(), every));
-        }
-        if config.sla_check_interval_secs > 0 {
-            let every = Duration::from_secs(config.sla_check_interval_secs);
-            tokio::spawn(crate::sla::watch(state.db.clone(), every));
-        }
+        // The rescore not at start: a rollout restarting every instance would run it each time.
+        spawn_periodic(
+            &state,
+            "rescore",
+            config.rescore_interval_secs,
+            false,
+            rescore_pass,
+        );
+        spawn_periodic(
+            &state,
+            "sla",
+            config.sla_check_interval_secs,
+            true,
+            crate::sla::watch_pass,
+        );
         Ok(Self {
             port,
             server,

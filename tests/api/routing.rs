@@ -553,6 +553,69 @@ async fn reassignment_opportunities_and_bant_leave_a_record() {
     );
 }
 
+/// The SLA watch runs on one instance at a time: the holder of its lease keeps it while it
+/// lives, and once it stops another instance takes over and breaches what falls due.
+#[tokio::test]
+async fn the_sla_watch_runs_on_one_instance_and_moves_on_when_it_stops() {
+    use quorum_api::store::entity::assignment;
+    use quorum_api::store::outbox::lease_holder;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, QueryFilter as _};
+    let w = world().await;
+    // `w.app` has no watch; these two do, every second.
+    let b = w.app.sibling(|c| c.sla_check_interval_secs = 1).await;
+    let c = w.app.sibling(|c| c.sla_check_interval_secs = 1).await;
+    let late = account(&w.marketer, "acme.io", "US", None).await;
+    demo_request(&w.marketer, "acme.io", "1").await;
+    let db = &w.app.state.db;
+    let holder = || async { lease_holder(db, "sla", Utc::now()).await.unwrap() };
+    let mut first = None;
+    for _ in 0..50 {
+        first = holder().await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let first = first.expect("an instance takes the watch");
+    let (gone, survivor) = if first == b.state.bus.instance {
+        (&b, &c)
+    } else {
+        assert_eq!(first, c.state.bus.instance);
+        (&c, &b)
+    };
+    // Three passes' time: the holder renews, the other finds it held.
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(holder().await, Some(first));
+    }
+    gone.shut_down();
+    // Due an hour ago: only a pass of the remaining instance can breach it now.
+    let account_id = uuid::Uuid::parse_str(&late).unwrap();
+    assignment::Entity::update_many()
+        .col_expr(
+            assignment::Column::DueAt,
+            Expr::value(Utc::now() - Duration::hours(1)),
+        )
+        .filter(assignment::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await
+        .unwrap();
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        status =
+            w.manager.gql(ASSIGNMENT, json!({ "id": late })).await["data"]["account"]["assignment"]
+                ["status"]
+                .clone();
+        if status == "SLA_BREACHED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, "SLA_BREACHED");
+    assert_eq!(holder().await, Some(survivor.state.bus.instance));
+}
+
 #[tokio::test]
 async fn an_untouched_assignment_breaches_its_sla_once() {
     let w = world().await;

@@ -974,25 +974,54 @@ async fn one_relay_holds_the_lease_and_another_takes_it_over_once_it_lapses() {
     let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     let t = Utc::now() + chrono::Duration::hours(1);
     let secs = chrono::Duration::seconds;
-    assert!(hold_lease(db, a, t, t + secs(5)).await.unwrap());
+    assert!(hold_lease(db, "outbox", a, t, t + secs(5)).await.unwrap());
     assert!(
-        !hold_lease(db, b, t + secs(1), t + secs(6)).await.unwrap(),
+        !hold_lease(db, "outbox", b, t + secs(1), t + secs(6))
+            .await
+            .unwrap(),
         "A holds it"
     );
     assert!(
-        hold_lease(db, a, t + secs(2), t + secs(7)).await.unwrap(),
+        hold_lease(db, "outbox", a, t + secs(2), t + secs(7))
+            .await
+            .unwrap(),
         "A renews"
     );
     assert!(
-        !hold_lease(db, b, t + secs(6), t + secs(11)).await.unwrap(),
+        !hold_lease(db, "outbox", b, t + secs(6), t + secs(11))
+            .await
+            .unwrap(),
         "renewed"
     );
     // A dies without a word: once its lease lapses, B takes over and A is out.
-    assert!(hold_lease(db, b, t + secs(8), t + secs(13)).await.unwrap());
-    assert!(!hold_lease(db, a, t + secs(9), t + secs(14)).await.unwrap());
+    assert!(
+        hold_lease(db, "outbox", b, t + secs(8), t + secs(13))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !hold_lease(db, "outbox", a, t + secs(9), t + secs(14))
+            .await
+            .unwrap()
+    );
     // A relay that shuts down hands the lease back at once.
-    release_lease(db, b).await.unwrap();
-    assert!(hold_lease(db, a, t + secs(10), t + secs(15)).await.unwrap());
+    release_lease(db, "outbox", b).await.unwrap();
+    assert!(
+        hold_lease(db, "outbox", a, t + secs(10), t + secs(15))
+            .await
+            .unwrap()
+    );
+    // Leases of other names (the periodic passes') are created on first use and independent.
+    assert!(
+        hold_lease(db, "sla", b, t + secs(10), t + secs(15))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !hold_lease(db, "sla", a, t + secs(11), t + secs(16))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

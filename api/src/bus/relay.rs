@@ -17,6 +17,9 @@ pub struct Settings {
     pub retention: Duration,
 }
 
+/// The relay's row in `relay_lease`.
+const LEASE: &str = "outbox";
+
 /// How often the lease holder prunes.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -32,7 +35,7 @@ pub async fn run(bus: Bus, db: DatabaseConnection, s: Settings, mut stop: watch:
         let now = store::now();
         let until =
             now + chrono::Duration::from_std(s.lease).unwrap_or(chrono::Duration::seconds(5));
-        match store::outbox::hold_lease(&db, bus.instance, now, until).await {
+        match store::outbox::hold_lease(&db, LEASE, bus.instance, now, until).await {
             Ok(true) => {
                 if !holding {
                     tracing::info!(instance = %bus.instance, "this instance relays the outbox");
@@ -68,7 +71,7 @@ pub async fn run(bus: Bus, db: DatabaseConnection, s: Settings, mut stop: watch:
             }
         }
     }
-    if holding && let Err(e) = store::outbox::release_lease(&db, bus.instance).await {
+    if holding && let Err(e) = store::outbox::release_lease(&db, LEASE, bus.instance).await {
         tracing::warn!(error = %e, "could not release the relay lease; it expires");
     }
 }

@@ -69,10 +69,12 @@ pub async fn oldest_waiting(db: &impl ConnectionTrait) -> Result<Option<DateTime
         .flatten())
 }
 
-/// Takes or renews the relay lease for `holder` until `until`; true when `holder` has it. A
-/// lease past its expiry is free, so a dead relay's is taken over.
+/// Takes or renews lease `name` (`outbox` for the relay; see `crate::periodic` for the others)
+/// for `holder` until `until`; true when `holder` has it. A lease past its expiry is free, so
+/// a dead holder's is taken over. A lease named for the first time is created.
 pub async fn hold_lease(
     db: &impl ConnectionTrait,
+    name: &str,
     holder: Uuid,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -80,40 +82,76 @@ pub async fn hold_lease(
     let backend = db.get_database_backend();
     let sql = match backend {
         sea_orm::DatabaseBackend::Postgres => {
-            "UPDATE relay_lease SET holder = $1, expires_at = $2 \
-             WHERE name = 'outbox' AND (holder = $1 OR holder IS NULL OR expires_at < $3)"
+            "INSERT INTO relay_lease (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at \
+             WHERE relay_lease.holder = excluded.holder OR relay_lease.holder IS NULL \
+             OR relay_lease.expires_at < $4"
         }
         _ => {
-            "UPDATE relay_lease SET holder = ?1, expires_at = ?2 \
-             WHERE name = 'outbox' AND (holder = ?1 OR holder IS NULL OR expires_at < ?3)"
+            "INSERT INTO relay_lease (name, holder, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at \
+             WHERE relay_lease.holder = excluded.holder OR relay_lease.holder IS NULL \
+             OR relay_lease.expires_at < ?4"
         }
     };
     let res = db
         .execute_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [holder.into(), until.into(), now.into()],
+            [name.into(), holder.into(), until.into(), now.into()],
         ))
         .await?;
     Ok(res.rows_affected() == 1)
 }
 
-/// Gives the lease up (on shutdown) so another instance need not wait for it to expire.
-pub async fn release_lease(db: &impl ConnectionTrait, holder: Uuid) -> Result<(), AppError> {
+/// Gives lease `name` up (on shutdown) so another instance need not wait for it to expire.
+pub async fn release_lease(
+    db: &impl ConnectionTrait,
+    name: &str,
+    holder: Uuid,
+) -> Result<(), AppError> {
     let backend = db.get_database_backend();
     let sql = match backend {
         sea_orm::DatabaseBackend::Postgres => {
-            "UPDATE relay_lease SET holder = NULL WHERE name = 'outbox' AND holder = $1"
+            "UPDATE relay_lease SET holder = NULL WHERE name = $1 AND holder = $2"
         }
-        _ => "UPDATE relay_lease SET holder = NULL WHERE name = 'outbox' AND holder = ?1",
+        _ => "UPDATE relay_lease SET holder = NULL WHERE name = ?1 AND holder = ?2",
     };
     db.execute_raw(Statement::from_sql_and_values(
         backend,
         sql,
-        [holder.into()],
+        [name.into(), holder.into()],
     ))
     .await?;
     Ok(())
+}
+
+/// Who holds lease `name`, if anyone does now.
+pub async fn lease_holder(
+    db: &impl ConnectionTrait,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, AppError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT holder FROM relay_lease WHERE name = $1 AND expires_at >= $2"
+        }
+        _ => "SELECT holder FROM relay_lease WHERE name = ?1 AND expires_at >= ?2",
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [name.into(), now.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<Option<Uuid>>("", "holder")?,
+        None => None,
+    })
 }
 
 /// Deletes announced rows older than `before`, remembering per workspace the highest `seq`
