@@ -12,7 +12,7 @@ use sea_orm::{ActiveModelTrait as _, EntityTrait, IntoActiveModel as _};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Client, TestApp, code, field, spawn_app};
+use crate::helpers::{Client, TestApp, code, field, spawn_app, spawn_app_with};
 
 const FUNNEL: &str = "query($from: DateTime!, $to: DateTime!, $s: ID) { funnel(from: $from, to: $to, segmentId: $s) {
     stages { stage entered next converted conversionRate timeToNext { count medianHours p90Hours } }
@@ -592,4 +592,25 @@ async fn bad_windows_and_spend_name_the_field_at_fault() {
     assert_eq!(res["data"]["recordMarketingSpend"], true);
     let res = f.manager.gql(FUNNEL, window()).await;
     assert!(close(&res["data"]["funnel"]["spend"], 700.0), "{res}");
+}
+
+/// A report whose second connection comes too late reads everything through its first, and
+/// the late one is ended in the background: every connection comes back to the pool usable.
+/// (A `BEGIN` cancelled by the old timeout went back to the pool inside a transaction.)
+#[tokio::test]
+async fn a_report_whose_second_connection_is_late_reads_through_one_and_the_pool_stays_clean() {
+    use sea_orm::TransactionTrait as _;
+    let app = spawn_app_with(|c| c.db_max_connections = Some(2)).await;
+    let manager = app.user("acme", Role::Manager).await;
+    // One of the two connections is busy for longer than a report waits for it.
+    let held = app.state.db.begin().await.unwrap();
+    let res = manager.gql(FUNNEL, window()).await;
+    assert!(res["errors"].is_null(), "{res}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.rollback().await.unwrap();
+    for _ in 0..5 {
+        let res = manager.gql(FUNNEL, window()).await;
+        assert!(res["errors"].is_null(), "{res}");
+        assert_eq!(stage(&res["data"]["funnel"], "SQL")["entered"], 0, "{res}");
+    }
 }

@@ -60,13 +60,31 @@ impl Reads {
         const SIDE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
         let side = match (snapshot, SIDE_READERS.try_acquire()) {
             (Some(id), Ok(permit)) => {
-                match tokio::time::timeout(SIDE_WAIT, Self::pg_txn(db, Some(&id))).await {
-                    Ok(Ok(txn)) => Some((txn, permit)),
-                    Ok(Err(e)) => {
+                // Begun in a task of its own, which a timeout does not cancel: a `BEGIN`
+                // cancelled halfway put its connection back in the pool inside a transaction,
+                // and a later report's `SET TRANSACTION ISOLATION LEVEL` on it failed (seen
+                // under the mixed load run, BENCHMARKS.md, session 11).
+                let (db, id) = (db.clone(), id.clone());
+                let mut begun = tokio::spawn(async move { Self::pg_txn(&db, Some(&id)).await });
+                match tokio::time::timeout(SIDE_WAIT, &mut begun).await {
+                    Ok(Ok(Ok(txn))) => Some((txn, permit)),
+                    Ok(Ok(Err(e))) => {
                         tracing::debug!(error = %e, "report reads on one connection");
                         None
                     }
-                    Err(_) => None,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "beginning a report's second read failed");
+                        None
+                    }
+                    Err(_) => {
+                        // Too late for this report: let it finish and end it cleanly.
+                        tokio::spawn(async move {
+                            if let Ok(Ok(txn)) = begun.await {
+                                let _ = txn.rollback().await;
+                            }
+                        });
+                        None
+                    }
                 }
             }
             _ => None,
