@@ -67,24 +67,32 @@ async fn connect_sized(config: &Config, max: u32) -> anyhow::Result<DatabaseConn
         .context("connecting to the database")
 }
 
-/// Brings the schema up to date. Instances that start together take turns, or two would
-/// apply the same migration at once and one would fail: on PostgreSQL every migration runs in
-/// one transaction holding an advisory lock, on SQLite under an exclusive lock on a file
-/// beside the database.
+/// Brings the schema up to date, in one transaction on one connection: every pending
+/// migration or none, and on SQLite no statement of a migration runs on another pooled
+/// connection whose view of the schema is stale. Instances that start together take turns, or
+/// two would apply the same migration at once and one would fail: on PostgreSQL that
+/// transaction holds an advisory lock, on SQLite an exclusive lock on a file beside the
+/// database is held around it.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    use sea_orm::{ConnectionTrait as _, DbBackend, TransactionTrait as _};
-    if db.get_database_backend() == DbBackend::Postgres {
-        let txn = db.begin().await.context("starting the migrations")?;
+    use sea_orm::{ConnectionTrait as _, DbBackend};
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let _turn = if postgres {
+        None
+    } else {
+        sqlite_migration_lock(db).await?
+    };
+    let txn = crate::store::write_txn(db)
+        .await
+        .context("starting the migrations")?;
+    if postgres {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await
             .context("waiting for other instances' migrations")?;
-        Migrator::up(&txn, None)
-            .await
-            .context("running migrations")?;
-        return txn.commit().await.context("committing the migrations");
     }
-    let _turn = sqlite_migration_lock(db).await?;
-    Migrator::up(db, None).await.context("running migrations")
+    Migrator::up(&txn, None)
+        .await
+        .context("running migrations")?;
+    txn.commit().await.context("committing the migrations")
 }
 
 /// The advisory lock's key: "quorummg" in ASCII, unlikely to collide with another
