@@ -4,6 +4,13 @@ use quorum_api::config::Config;
 use quorum_api::startup::{Application, connect, migrate};
 use tracing_subscriber::EnvFilter;
 
+// jemalloc rather than glibc's malloc: under the mixed load glibc's arenas fragmented (RSS
+// creeping ~0.5-0.75 MiB/min over a flat live heap) and kept every freed 19 MiB Argon2 work
+// area (BENCHMARKS.md, "Session 11: where the memory goes").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn init_tracing(config: &Config) {
     init_tracing_at(config, "info");
 }
