@@ -14,7 +14,8 @@
 Reported (JSON, for BENCHMARKS.md): per operation count, rate, p50/p99 and errors; live
 delivery: promotions expected on each socket vs received, lost, duplicates per cursor,
 latency commit -> last expected socket; server RSS every 30 s (memory growth is the last
-sample against the one after warm-up); server, PostgreSQL and client CPU.
+sample against the one after warm-up) with jemalloc's counts from /metrics beside it (the
+live heap apart from what the allocator holds); server, PostgreSQL and client CPU.
 
     cargo build --release --bin quorum
     pip install websockets
@@ -220,21 +221,31 @@ async def amain(args):
                 k += 1
             await asyncio.gather(*futs)
 
+        def heap():
+            # jemalloc's counts from /metrics (MiB): the live heap and the allocator's RSS.
+            m = metrics(port)
+            return {k: round(m.get(f"quorum_memory_{k}_bytes", 0) / 2**20, 1)
+                    for k in ("allocated", "active", "resident", "metadata", "retained")}
+
+        def take(rss, at):
+            rss.append((round(at), round(rss_kib(server.pid) / 1024, 1)))
+            allocator.append((round(at), heap()))
+
         async def sample(rss):
             while time.perf_counter() < deadline:
-                rss.append((round(time.perf_counter() - t_start), round(rss_kib(server.pid) / 1024, 1)))
+                take(rss, time.perf_counter() - t_start)
                 await asyncio.sleep(30)
 
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32))
-        rss = []
+        rss, allocator = [], []
         t_start = time.perf_counter()
         cpu0, pg0, me0 = cpu_s(server.pid), postgres_cpu_s(), thread_cpu_s()
         readers = [loop.run_in_executor(None, reader, w) for w in range(args.readers)]
         await asyncio.gather(paced(args.promotion_rate, promote), paced(args.ingest_rate, ingest), sample(rss), *readers)
         elapsed = time.perf_counter() - t_start
         cpu1, pg1, me1 = cpu_s(server.pid), postgres_cpu_s(), thread_cpu_s()
-        rss.append((round(elapsed), round(rss_kib(server.pid) / 1024, 1)))
+        take(rss, elapsed)
         await asyncio.sleep(args.drain)
 
         # Delivery: each promotion is due on its rep's sockets and every manager socket.
@@ -265,6 +276,7 @@ async def amain(args):
                                         "max": round(max(lat), 1) if lat else None}},
             "server_rss_mib": rss,
             "rss_growth_mib": round(rss[-1][1] - rss[0][1], 1),
+            "allocator_mib": allocator,
             "cpu_share_of_machine": {"server": round((cpu1 - cpu0) / elapsed / cores, 3),
                                      "postgres": round((pg1 - pg0) / elapsed / cores, 3),
                                      "client": round((me1 - me0) / elapsed / cores, 3)},

@@ -11,6 +11,32 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's own counts, for `/metrics`: they tell a growing live heap (a leak) from pages
+/// the allocator holds (fragmentation) without a profiler.
+#[cfg(not(target_env = "msvc"))]
+fn jemalloc_memory() -> Option<quorum_api::metrics::Memory> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // The statistics are a snapshot taken when the epoch advances.
+    epoch::advance().ok()?;
+    Some(quorum_api::metrics::Memory {
+        allocated: stats::allocated::read().ok()? as u64,
+        active: stats::active::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+        retained: stats::retained::read().ok()? as u64,
+        metadata: stats::metadata::read().ok()? as u64,
+    })
+}
+
+/// jemalloc's purging settings are baked in at build time (`.cargo/config.toml`); here the
+/// binary only makes its counts visible.
+#[cfg(not(target_env = "msvc"))]
+fn report_allocator_memory() {
+    quorum_api::metrics::report_memory_with(jemalloc_memory);
+}
+
+#[cfg(target_env = "msvc")]
+fn report_allocator_memory() {}
+
 fn init_tracing(config: &Config) {
     init_tracing_at(config, "info");
 }
@@ -37,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             init_tracing(&config);
+            report_allocator_memory();
             let app = Application::build(config.clone()).await?;
             tracing::info!(port = app.port(), bind = %config.bind, "quorum listening: GraphQL on /graphql");
             app.run_until_stopped().await?;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -16,6 +16,32 @@ use crate::store;
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
+
+/// What the process's allocator holds, in bytes, as jemalloc counts it.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// Bytes the program has allocated and not freed: the live heap.
+    pub allocated: u64,
+    /// Bytes in pages the allocator has handed out for those allocations (live heap plus
+    /// fragmentation inside those pages).
+    pub active: u64,
+    /// Bytes of the allocator's pages that are in physical memory, its metadata included:
+    /// the allocator's share of the RSS.
+    pub resident: u64,
+    /// Bytes of virtual memory kept mapped but returned to the kernel (not in the RSS).
+    pub retained: u64,
+    /// The allocator's own bookkeeping.
+    pub metadata: u64,
+}
+
+/// Reads [`Memory`]. Only the `quorum` binary knows its allocator, so it installs this with
+/// [`report_memory_with`]; a process that does not (the tests) reports no memory series.
+static MEMORY: OnceLock<fn() -> Option<Memory>> = OnceLock::new();
+
+/// Makes `/metrics` report what `probe` reads. The first call wins.
+pub fn report_memory_with(probe: fn() -> Option<Memory>) {
+    let _ = MEMORY.set(probe);
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -102,7 +128,12 @@ impl Histogram {
 impl Metrics {
     /// One finished HTTP request. WebSocket upgrades count when they are answered.
     pub fn request(&self, method: &str, path: &str, status: u16, took: Duration) {
-        // Only known routes get their own series, so that scanners cannot grow the map.
+        // Only known routes and methods get their own series, so that scanners cannot grow
+        // the map (actix accepts any token as a method).
+        let method = match method {
+            "GET" | "POST" | "HEAD" | "OPTIONS" => method,
+            _ => "other",
+        };
         let path = match path {
             "/graphql" | "/healthz" | "/readyz" | "/metrics" => path,
             _ => "other",
@@ -185,6 +216,43 @@ impl Metrics {
                 let _ = writeln!(
                     s,
                     "# quorum_outbox_lag_seconds unavailable: database unreachable"
+                );
+            }
+        }
+        if let Some(memory) = MEMORY.get().and_then(|probe| probe()) {
+            for (name, help, value) in [
+                (
+                    "allocated",
+                    "Bytes allocated and not yet freed (the live heap).",
+                    memory.allocated,
+                ),
+                (
+                    "active",
+                    "Bytes in the allocator's pages that hold allocations (live heap plus their fragmentation).",
+                    memory.active,
+                ),
+                (
+                    "resident",
+                    "Bytes of the allocator's pages in physical memory, its metadata included.",
+                    memory.resident,
+                ),
+                (
+                    "retained",
+                    "Bytes the allocator keeps mapped but has returned to the kernel.",
+                    memory.retained,
+                ),
+                (
+                    "metadata",
+                    "Bytes of the allocator's own bookkeeping.",
+                    memory.metadata,
+                ),
+            ] {
+                gauge(
+                    &mut s,
+                    &format!("quorum_memory_{name}_bytes"),
+                    help,
+                    "gauge",
+                    value.to_string(),
                 );
             }
         }

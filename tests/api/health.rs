@@ -62,6 +62,14 @@ async fn metrics_count_requests_and_report_connections_and_outbox_lag() {
         assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
     }
     app.get("/nowhere").send().await.unwrap();
+    for method in ["PURGE", "BREW"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.http
+            .request(method, format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+    }
     let res = app.get("/metrics").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(
@@ -79,11 +87,22 @@ async fn metrics_count_requests_and_report_connections_and_outbox_lag() {
         "quorum_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} 3",
         // Unknown paths share one series, so scanners cannot grow the map.
         "quorum_http_requests_total{method=\"GET\",path=\"other\",status=\"404\"} 1",
-        "quorum_http_request_duration_seconds_count 4",
+        "quorum_http_request_duration_seconds_count 6",
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "missing {line:?} in\n{text}"
         );
     }
+    // So do methods outside the usual few, whatever token a client sends (the route
+    // refuses them; which status it answers does not matter here).
+    let other: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("quorum_http_requests_total{method=\"other\",path=\"/healthz\""))
+        .collect();
+    assert!(
+        other.len() == 1 && other[0].ends_with(" 2"),
+        "{other:?} in\n{text}"
+    );
+    assert!(!text.contains("PURGE") && !text.contains("BREW"), "{text}");
 }

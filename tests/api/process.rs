@@ -426,15 +426,21 @@ impl Slow {
     }
 }
 
-/// The instance's `quorum_http_requests_in_flight`.
-async fn in_flight(server: &Server) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", server.base))
+/// The instance's `/metrics` text.
+async fn metrics_text(server: &Server) -> String {
+    reqwest::get(format!("{}/metrics", server.base))
         .await
         .expect("metrics")
         .text()
         .await
-        .expect("metrics text");
-    text.lines()
+        .expect("metrics text")
+}
+
+/// The instance's `quorum_http_requests_in_flight`.
+async fn in_flight(server: &Server) -> f64 {
+    metrics_text(server)
+        .await
+        .lines()
         .find_map(|l| l.strip_prefix("quorum_http_requests_in_flight "))
         .and_then(|v| v.trim().parse().ok())
         .expect("quorum_http_requests_in_flight")
@@ -613,5 +619,45 @@ async fn sigterm_under_load_finishes_what_it_accepted_refuses_the_rest_and_exits
         "SIGTERM drill: exited {took:?} after the signal; /readyz meanwhile {draining:?}; \
          {answered} load requests answered, {} unanswered",
         unanswered.len()
+    );
+}
+
+/// The binary reports what its allocator holds beside the live heap, so that an operator can
+/// tell a leak (allocated growing) from pages the allocator keeps (resident growing alone)
+/// without a profiler.
+#[tokio::test]
+async fn the_binary_reports_its_allocators_memory() {
+    let app = spawn_app().await;
+    app.shut_down();
+    let server = Server::start(&app.db, &[]).await;
+    let text = metrics_text(&server).await;
+    let bytes = |name: &str| -> u64 {
+        let series = format!("quorum_memory_{name}_bytes ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series}in\n{text}"))
+    };
+    let (allocated, active, resident, metadata) = (
+        bytes("allocated"),
+        bytes("active"),
+        bytes("resident"),
+        bytes("metadata"),
+    );
+    bytes("retained");
+    // The purging settings `.cargo/config.toml` bakes into jemalloc's build.
+    assert!(
+        tikv_jemalloc_ctl::opt::background_thread::read().expect("jemalloc's options"),
+        "jemalloc built without background purging"
+    );
+    // A serving process holds at least its pools, caches and schema; jemalloc's counts nest.
+    assert!(allocated > 1 << 20, "allocated {allocated}");
+    assert!(
+        active >= allocated,
+        "active {active} < allocated {allocated}"
+    );
+    assert!(
+        resident >= active + metadata / 2,
+        "resident {resident}, active {active}, metadata {metadata}"
     );
 }
