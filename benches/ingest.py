@@ -243,7 +243,8 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=60)
-        if db_name:
+        # BENCH_KEEP_DB=1 leaves the database for EXPLAIN ANALYZE (drop it yourself).
+        if db_name and not os.environ.get("BENCH_KEEP_DB"):
             psql(args.pg, f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -431,7 +431,11 @@ async fn lock_accounts(
             .select_only()
             .column(account::Column::Id)
             .filter(account::Column::WorkspaceId.eq(ws.get()))
-            .filter(account::Column::Id.is_in(chunk.iter().map(|a| a.get())))
+            .filter(store::one_of(
+                db,
+                account::Column::Id,
+                chunk.iter().map(|a| a.get()),
+            ))
             .order_by_asc(account::Column::Id)
             .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .into_tuple::<Uuid>()

@@ -153,13 +153,24 @@ async fn assign(
     let open = routing::open_of_accounts(ws, db, &ids).await?;
     let mut router = Router::new(&reps, &rules);
     let mut out = Vec::new();
+    let mut owners = Vec::new();
+    // Each rep's turn after the last account it took: what storing every turn in order leaves.
+    let mut turns = std::collections::BTreeMap::new();
     for a in accounts {
         // Re-promoted while still assigned: the rep keeps working it.
         if open.iter().any(|o| o.account_id == a.id) {
             continue;
         }
-        out.push(route_account(ws, db, &mut router, a, now).await?);
+        let (assignment, owner) = decide(ws, &mut router, a, now);
+        if let Some((rep, turn)) = owner {
+            owners.push((AccountId::from(a.id), rep));
+            turns.insert(rep, turn);
+        }
+        out.push(assignment);
     }
+    // Written together rather than per account: a batch promoting hundreds of accounts paid two
+    // round trips for each (BENCHMARKS.md, issue 4).
+    routing::set_owners_and_turns(ws, db, &owners, &turns).await?;
     routing::insert_assignments(db, &out).await?;
     // A new owner can move the account in or out of a segment that sets tiers.
     let owned: Vec<AccountId> = out
@@ -201,6 +212,21 @@ pub async fn route_account(
     a: &account::Model,
     now: DateTime<Utc>,
 ) -> Result<assignment::Model, AppError> {
+    let (assignment, owner) = decide(ws, router, a, now);
+    if let Some((rep, turn)) = owner {
+        routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, turn).await?;
+    }
+    Ok(assignment)
+}
+
+/// Routes one account (recording the choice in `router`): the new `PENDING` assignment, and
+/// the rep who becomes the account's owner with that rep's round-robin turn, both to store.
+fn decide(
+    ws: WorkspaceId,
+    router: &mut Router<'_>,
+    a: &account::Model,
+    now: DateTime<Utc>,
+) -> (assignment::Model, Option<(UserId, u64)>) {
     let sla = SlaPolicy::default();
     let tier = a.tier.and_then(|t| Tier::parse(i64::from(t)).ok());
     let decision = router.route(
@@ -218,10 +244,8 @@ pub async fn route_account(
         timestamp(now),
     );
     router.assign(&decision);
-    if let Some(rep) = decision.rep {
-        routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, decision.turn).await?;
-    }
-    Ok(assignment::Model {
+    let owner = decision.rep.map(|rep| (rep, decision.turn));
+    let assignment = assignment::Model {
         id: Uuid::now_v7(),
         workspace_id: ws.get(),
         account_id: a.id,
@@ -237,5 +261,6 @@ pub async fn route_account(
         first_touch_at: None,
         first_touch_channel: None,
         closed_at: None,
-    })
+    };
+    (assignment, owner)
 }

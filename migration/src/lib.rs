@@ -23,6 +23,8 @@ mod m20261123_000015_funnel_first_engagement;
 mod m20261124_000016_ingest_batch;
 mod m20261124_000017_workspace_keys;
 mod m20261124_000018_login_failure;
+mod m20261124_000019_implied_workspace_references;
+mod m20261124_000020_funnel_account_index;
 
 pub struct Migrator;
 
@@ -48,6 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000016_ingest_batch::Migration),
             Box::new(m20261124_000017_workspace_keys::Migration),
             Box::new(m20261124_000018_login_failure::Migration),
+            Box::new(m20261124_000019_implied_workspace_references::Migration),
+            Box::new(m20261124_000020_funnel_account_index::Migration),
         ]
     }
 }

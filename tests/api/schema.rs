@@ -114,6 +114,96 @@ async fn every_tenant_key_starts_with_the_workspace() {
     conn.close().await.unwrap();
 }
 
+/// Removing a workspace removes every row of it: each tenant table is reached from
+/// `workspace` by a chain of `ON DELETE CASCADE` references. Migration 19 dropped the direct
+/// reference of tables that reach it through their account; this keeps that safe for every
+/// table, including ones added later.
+#[tokio::test]
+async fn deleting_a_workspace_cascades_to_every_tenant_table() {
+    let (db, conn) = migrated().await;
+    let (tables, cascades): (Vec<String>, Vec<(String, String)>) = if db.is_postgres() {
+        let tables = rows(
+            &conn,
+            "SELECT relname::text AS tbl FROM pg_class \
+             WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace",
+        )
+        .await;
+        let refs = rows(
+            &conn,
+            "SELECT conrelid::regclass::text AS tbl, confrelid::regclass::text AS refs \
+             FROM pg_constraint WHERE contype = 'f' AND confdeltype = 'c' \
+             AND connamespace = current_schema()::regnamespace",
+        )
+        .await;
+        (
+            tables
+                .iter()
+                .map(|r| r.try_get("", "tbl").unwrap())
+                .collect(),
+            refs.iter()
+                .map(|r| {
+                    (
+                        r.try_get("", "tbl").unwrap(),
+                        r.try_get("", "refs").unwrap(),
+                    )
+                })
+                .collect(),
+        )
+    } else {
+        let refs = rows(
+            &conn,
+            "SELECT m.name AS tbl, f.\"table\" AS refs, f.on_delete AS on_delete \
+             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
+        )
+        .await;
+        let tables = rows(
+            &conn,
+            "SELECT name AS tbl FROM sqlite_master \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .await;
+        (
+            tables
+                .iter()
+                .map(|r| r.try_get("", "tbl").unwrap())
+                .collect(),
+            refs.iter()
+                .filter(|r| r.try_get::<String>("", "on_delete").unwrap() == "CASCADE")
+                .map(|r| {
+                    (
+                        r.try_get("", "tbl").unwrap(),
+                        r.try_get("", "refs").unwrap(),
+                    )
+                })
+                .collect(),
+        )
+    };
+    assert!(tables.len() >= 20 && !cascades.is_empty(), "{tables:?}");
+    let mut reached: std::collections::BTreeSet<&str> = ["workspace"].into();
+    loop {
+        let before = reached.len();
+        for (table, to) in &cascades {
+            if reached.contains(to.as_str()) {
+                reached.insert(table);
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    let mut orphaned: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !GLOBAL_TABLES.contains(t) && !reached.contains(t))
+        .collect();
+    orphaned.sort();
+    assert!(
+        orphaned.is_empty(),
+        "tables no workspace deletion reaches: {orphaned:?}"
+    );
+    conn.close().await.unwrap();
+}
+
 /// The entities name the same keys, so the rows they update and find are addressed by
 /// workspace first.
 fn entity_keys_match_the_database(keys: &[Key]) {

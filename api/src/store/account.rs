@@ -59,7 +59,11 @@ pub async fn of_ids(
         out.extend(
             account::Entity::find()
                 .filter(account::Column::WorkspaceId.eq(ws.get()))
-                .filter(account::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    account::Column::Id,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .all(db)
                 .await?,
         );
@@ -78,7 +82,11 @@ pub async fn of_domains(
         out.extend(
             account::Entity::find()
                 .filter(account::Column::WorkspaceId.eq(ws.get()))
-                .filter(account::Column::Domain.is_in(chunk.iter().map(|d| d.as_str())))
+                .filter(super::one_of(
+                    db,
+                    account::Column::Domain,
+                    chunk.iter().map(|d| d.as_str().to_owned()),
+                ))
                 .all(db)
                 .await?,
         );
@@ -97,7 +105,11 @@ pub async fn technologies_of(
         out.extend(
             account_technology::Entity::find()
                 .filter(account_technology::Column::WorkspaceId.eq(ws.get()))
-                .filter(account_technology::Column::AccountId.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    account_technology::Column::AccountId,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .order_by_asc(account_technology::Column::Technology)
                 .all(db)
                 .await?,
@@ -241,7 +253,11 @@ pub async fn upsert_many(
     for chunk in tech_replaced.chunks(IN_CHUNK) {
         account_technology::Entity::delete_many()
             .filter(account_technology::Column::WorkspaceId.eq(ws.get()))
-            .filter(account_technology::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(super::one_of(
+                db,
+                account_technology::Column::AccountId,
+                chunk.iter().copied(),
+            ))
             .exec(db)
             .await?;
     }

@@ -57,7 +57,11 @@ pub async fn of_accounts(
         out.extend(
             buying_committee::Entity::find()
                 .filter(buying_committee::Column::WorkspaceId.eq(ws.get()))
-                .filter(buying_committee::Column::AccountId.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    buying_committee::Column::AccountId,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .order_by_asc(buying_committee::Column::Name)
                 .all(db)
                 .await?,
@@ -77,7 +81,11 @@ pub async fn members_of(
         out.extend(
             committee_member::Entity::find()
                 .filter(committee_member::Column::WorkspaceId.eq(ws.get()))
-                .filter(committee_member::Column::CommitteeId.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    committee_member::Column::CommitteeId,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .order_by_asc(committee_member::Column::CreatedAt)
                 .order_by_asc(committee_member::Column::ContactId)
                 .all(db)

@@ -42,7 +42,11 @@ pub async fn of_ids(
         out.extend(
             contact::Entity::find()
                 .filter(contact::Column::WorkspaceId.eq(ws.get()))
-                .filter(contact::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    contact::Column::Id,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .all(db)
                 .await?,
         );
@@ -61,7 +65,11 @@ pub async fn of_accounts(
         out.extend(
             contact::Entity::find()
                 .filter(contact::Column::WorkspaceId.eq(ws.get()))
-                .filter(contact::Column::AccountId.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    contact::Column::AccountId,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .order_by_asc(contact::Column::Email)
                 .all(db)
                 .await?,
@@ -116,10 +124,11 @@ pub async fn scoring_rows(
                     ),
             )
             .and_where(Expr::col((contact::Entity, contact::Column::WorkspaceId)).eq(ws.get()))
-            .and_where(
-                Expr::col((contact::Entity, contact::Column::AccountId))
-                    .is_in(chunk.iter().map(|i| i.get())),
-            )
+            .and_where(super::one_of(
+                db,
+                contact::Column::AccountId,
+                chunk.iter().map(|i| i.get()),
+            ))
             .to_owned();
         let stmt = StatementBuilder::build(&query, &db.get_database_backend());
         out.extend(ScoringRow::find_by_statement(stmt).all(db).await?);
@@ -137,7 +146,11 @@ pub async fn by_emails(
         out.extend(
             contact::Entity::find()
                 .filter(contact::Column::WorkspaceId.eq(ws.get()))
-                .filter(contact::Column::Email.is_in(chunk.iter().copied()))
+                .filter(super::one_of(
+                    db,
+                    contact::Column::Email,
+                    chunk.iter().map(|e| (*e).to_owned()),
+                ))
                 .all(db)
                 .await?,
         );

@@ -26,7 +26,11 @@ pub async fn known_event_ids(
             .select_only()
             .column(engagement_event::Column::EventId)
             .filter(engagement_event::Column::WorkspaceId.eq(ws.get()))
-            .filter(engagement_event::Column::EventId.is_in(chunk.iter().copied()))
+            .filter(super::one_of(
+                db,
+                engagement_event::Column::EventId,
+                chunk.iter().map(|e| (*e).to_owned()),
+            ))
             .into_tuple()
             .all(db)
             .await?;
@@ -157,7 +161,11 @@ pub async fn activities_of_contacts(
         out.extend(
             contact_activity::Entity::find()
                 .filter(contact_activity::Column::WorkspaceId.eq(ws.get()))
-                .filter(contact_activity::Column::ContactId.is_in(chunk.iter().map(|c| c.get())))
+                .filter(super::one_of(
+                    db,
+                    contact_activity::Column::ContactId,
+                    chunk.iter().map(|c| c.get()),
+                ))
                 .all(db)
                 .await?,
         );

@@ -117,3 +117,23 @@ impl<T> Patch<T> {
 /// Splits `ids` into chunks small enough for one `IN (…)` on every backend (SQLite allows
 /// 32,766 bound parameters, PostgreSQL 65,535).
 pub(crate) const IN_CHUNK: usize = 5_000;
+
+/// `column IN (values)`. On PostgreSQL the values travel as one array parameter
+/// (`= ANY($1)`), so the statement's text is the same for any number of them and sqlx
+/// prepares it once per connection; a placeholder per value makes a new statement, parsed and
+/// planned again, for every length a batch happens to have. SQLite binds each value.
+pub(crate) fn one_of<C, V>(
+    db: &impl sea_orm::ConnectionTrait,
+    column: C,
+    values: impl IntoIterator<Item = V>,
+) -> sea_orm::sea_query::SimpleExpr
+where
+    C: sea_orm::ColumnTrait,
+    V: Into<sea_orm::Value> + sea_orm::sea_query::postgres_array::NotU8,
+{
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        column.eq_any(values)
+    } else {
+        column.is_in(values)
+    }
+}

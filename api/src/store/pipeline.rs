@@ -20,7 +20,11 @@ pub async fn opportunities_of(
         out.extend(
             opportunity::Entity::find()
                 .filter(opportunity::Column::WorkspaceId.eq(ws.get()))
-                .filter(opportunity::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .filter(super::one_of(
+                    db,
+                    opportunity::Column::AccountId,
+                    chunk.iter().map(|a| a.get()),
+                ))
                 .order_by_asc(opportunity::Column::CreatedAt)
                 .order_by_asc(opportunity::Column::Id)
                 .all(db)
@@ -71,7 +75,11 @@ pub async fn bant_of(
         out.extend(
             bant::Entity::find()
                 .filter(bant::Column::WorkspaceId.eq(ws.get()))
-                .filter(bant::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .filter(super::one_of(
+                    db,
+                    bant::Column::AccountId,
+                    chunk.iter().map(|a| a.get()),
+                ))
                 .all(db)
                 .await?,
         );

@@ -211,7 +211,11 @@ async fn relink(
             q = q.col_expr(*c, Expr::cust(e.to_string()));
         }
         q.filter(funnel_entry::Column::WorkspaceId.eq(ws))
-            .filter(funnel_entry::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(super::one_of(
+                db,
+                funnel_entry::Column::AccountId,
+                chunk.iter().copied(),
+            ))
             .filter(Expr::cust(format!("({changed})")))
             .exec(db)
             .await?;
@@ -267,7 +271,11 @@ pub async fn transitions_of(
         out.extend(
             stage_transition::Entity::find()
                 .filter(stage_transition::Column::WorkspaceId.eq(ws.get()))
-                .filter(stage_transition::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .filter(super::one_of(
+                    db,
+                    stage_transition::Column::AccountId,
+                    chunk.iter().map(|a| a.get()),
+                ))
                 .order_by_asc(stage_transition::Column::At)
                 .order_by_asc(stage_transition::Column::Id)
                 .all(db)

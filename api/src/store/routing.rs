@@ -1,6 +1,6 @@
 //! Reps' routing profiles, routing rules and assignments.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use quorum_domain::route::{Rep, RoutingRule, Scope, Target};
@@ -237,7 +237,11 @@ pub async fn open_of_accounts(
         out.extend(
             assignment::Entity::find()
                 .filter(assignment::Column::WorkspaceId.eq(ws.get()))
-                .filter(assignment::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .filter(super::one_of(
+                    db,
+                    assignment::Column::AccountId,
+                    chunk.iter().map(|a| a.get()),
+                ))
                 .filter(assignment::Column::Status.is_in(OPEN))
                 .all(db)
                 .await?,
@@ -257,7 +261,11 @@ pub async fn of_accounts(
         out.extend(
             assignment::Entity::find()
                 .filter(assignment::Column::WorkspaceId.eq(ws.get()))
-                .filter(assignment::Column::AccountId.is_in(chunk.iter().map(|a| a.get())))
+                .filter(super::one_of(
+                    db,
+                    assignment::Column::AccountId,
+                    chunk.iter().map(|a| a.get()),
+                ))
                 .order_by_desc(assignment::Column::AssignedAt)
                 .order_by_desc(assignment::Column::Id)
                 .all(db)
@@ -310,6 +318,61 @@ pub async fn set_owner_and_turn(
     turn: u64,
 ) -> Result<(), AppError> {
     set_owner(ws, db, account, rep).await?;
+    set_turn(ws, db, rep, turn).await
+}
+
+/// [`set_owner_and_turn`] for many routed accounts at once: each account's new owner, and
+/// each rep's turn after its last account. Two statements on PostgreSQL.
+pub async fn set_owners_and_turns(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    owners: &[(AccountId, UserId)],
+    turns: &BTreeMap<UserId, u64>,
+) -> Result<(), AppError> {
+    if !super::bulk::json_rows(db) {
+        for (account, rep) in owners {
+            set_owner(ws, db, *account, *rep).await?;
+        }
+        for (rep, turn) in turns {
+            set_turn(ws, db, *rep, *turn).await?;
+        }
+        return Ok(());
+    }
+    let owners: Vec<serde_json::Value> = owners
+        .iter()
+        .map(|(a, r)| serde_json::json!({ "id": a.get(), "rep": r.get() }))
+        .collect();
+    super::bulk::exec(
+        db,
+        "UPDATE account SET owner_id = v.rep \
+         FROM json_to_recordset($1::json) AS v(id uuid, rep uuid) \
+         WHERE account.workspace_id = $2 AND account.id = v.id",
+        &owners,
+        Some(ws.get().into()),
+    )
+    .await?;
+    let mut rows = Vec::with_capacity(turns.len());
+    for (rep, turn) in turns {
+        let turn = i64::try_from(*turn).map_err(AppError::internal)?;
+        rows.push(serde_json::json!({ "id": rep.get(), "turn": turn }));
+    }
+    super::bulk::exec(
+        db,
+        "UPDATE app_user SET rep_turn = v.turn \
+         FROM json_to_recordset($1::json) AS v(id uuid, turn int8) \
+         WHERE app_user.workspace_id = $2 AND app_user.id = v.id",
+        &rows,
+        Some(ws.get().into()),
+    )
+    .await
+}
+
+async fn set_turn(
+    ws: WorkspaceId,
+    db: &impl ConnectionTrait,
+    rep: UserId,
+    turn: u64,
+) -> Result<(), AppError> {
     app_user::Entity::update_many()
         .col_expr(
             app_user::Column::RepTurn,
@@ -344,7 +407,11 @@ pub async fn assignments_of_ids(
         out.extend(
             assignment::Entity::find()
                 .filter(assignment::Column::WorkspaceId.eq(ws.get()))
-                .filter(assignment::Column::Id.is_in(chunk.iter().copied()))
+                .filter(super::one_of(
+                    db,
+                    assignment::Column::Id,
+                    chunk.iter().copied(),
+                ))
                 .all(db)
                 .await?,
         );

@@ -133,7 +133,11 @@ pub async fn apply_tiers(
             .value(account::Column::Tier, tier_of())
             .and_where(account::Column::WorkspaceId.eq(ws.get()));
         if let Some(ids) = chunk {
-            q.and_where(account::Column::Id.is_in(ids.iter().map(|i| i.get())));
+            q.and_where(super::one_of(
+                db,
+                account::Column::Id,
+                ids.iter().map(|i| i.get()),
+            ));
         }
         db.execute_raw(StatementBuilder::build(&q, &db.get_database_backend()))
     };

@@ -67,7 +67,11 @@ pub async fn of_ids(
         out.extend(
             app_user::Entity::find()
                 .filter(app_user::Column::WorkspaceId.eq(ws.get()))
-                .filter(app_user::Column::Id.is_in(chunk.iter().map(|i| i.get())))
+                .filter(super::one_of(
+                    db,
+                    app_user::Column::Id,
+                    chunk.iter().map(|i| i.get()),
+                ))
                 .all(db)
                 .await?,
         );
