@@ -37,6 +37,31 @@ fn report_allocator_memory() {
 #[cfg(target_env = "msvc")]
 fn report_allocator_memory() {}
 
+/// On SIGUSR1, jemalloc's full statistics (per arena: dirty, muzzy and retained extents, bins,
+/// large classes) go to stderr: the counts in `/metrics` say how much the allocator holds
+/// beyond the live heap, these say what kind of pages they are, in the running process and
+/// without a restart (`kill -USR1 <pid>`).
+#[cfg(all(unix, not(target_env = "msvc")))]
+fn print_allocator_statistics_on_sigusr1() {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+        tracing::warn!("SIGUSR1 cannot be watched: no allocator statistics on demand");
+        return;
+    };
+    actix_web::rt::spawn(async move {
+        while usr1.recv().await.is_some() {
+            let options = tikv_jemalloc_ctl::stats_print::Options::default();
+            if let Err(e) = tikv_jemalloc_ctl::stats_print::stats_print(std::io::stderr(), options)
+            {
+                tracing::warn!(error = %e, "the allocator's statistics could not be written");
+            }
+        }
+    });
+}
+
+#[cfg(not(all(unix, not(target_env = "msvc"))))]
+fn print_allocator_statistics_on_sigusr1() {}
+
 fn init_tracing(config: &Config) {
     init_tracing_at(config, "info");
 }
@@ -64,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             init_tracing(&config);
             report_allocator_memory();
+            print_allocator_statistics_on_sigusr1();
             let app = Application::build(config.clone()).await?;
             tracing::info!(port = app.port(), bind = %config.bind, "quorum listening: GraphQL on /graphql");
             app.run_until_stopped().await?;

@@ -660,4 +660,24 @@ async fn the_binary_reports_its_allocators_memory() {
         resident >= active + metadata / 2,
         "resident {resident}, active {active}, metadata {metadata}"
     );
+    // On SIGUSR1 it writes jemalloc's per-arena statistics to its log, and keeps serving.
+    assert!(!server.log_text().contains("Begin jemalloc statistics"));
+    let ok = Command::new("kill")
+        .args(["-USR1", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "SIGUSR1 delivered");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log_text().contains("End jemalloc statistics") {
+        assert!(
+            Instant::now() < deadline,
+            "no allocator statistics after SIGUSR1; the log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = server.log_text();
+    assert!(log.contains("Begin jemalloc statistics") && log.contains("arenas"));
+    metrics_text(&server).await;
 }
