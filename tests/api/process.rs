@@ -107,12 +107,17 @@ impl Server {
     }
 
     fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends SIG`name` (`TERM`, `USR1`) with kill(1).
+    fn signal(&self, name: &str) {
         let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs")
             .success();
-        assert!(ok, "SIGTERM delivered");
+        assert!(ok, "SIG{name} delivered");
     }
 
     /// The exit status, if the process ends within `within`.
@@ -662,12 +667,7 @@ async fn the_binary_reports_its_allocators_memory() {
     );
     // On SIGUSR1 it writes jemalloc's per-arena statistics to its log, and keeps serving.
     assert!(!server.log_text().contains("Begin jemalloc statistics"));
-    let ok = Command::new("kill")
-        .args(["-USR1", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs")
-        .success();
-    assert!(ok, "SIGUSR1 delivered");
+    server.signal("USR1");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !server.log_text().contains("End jemalloc statistics") {
         assert!(

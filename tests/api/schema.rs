@@ -121,63 +121,39 @@ async fn every_tenant_key_starts_with_the_workspace() {
 #[tokio::test]
 async fn deleting_a_workspace_cascades_to_every_tenant_table() {
     let (db, conn) = migrated().await;
-    let (tables, cascades): (Vec<String>, Vec<(String, String)>) = if db.is_postgres() {
-        let tables = rows(
-            &conn,
+    // Both queries answer `tbl` (and `refs`, the referenced table, for the cascades).
+    let (tables_sql, cascades_sql) = if db.is_postgres() {
+        (
             "SELECT relname::text AS tbl FROM pg_class \
              WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace",
-        )
-        .await;
-        let refs = rows(
-            &conn,
             "SELECT conrelid::regclass::text AS tbl, confrelid::regclass::text AS refs \
              FROM pg_constraint WHERE contype = 'f' AND confdeltype = 'c' \
              AND connamespace = current_schema()::regnamespace",
         )
-        .await;
-        (
-            tables
-                .iter()
-                .map(|r| r.try_get("", "tbl").unwrap())
-                .collect(),
-            refs.iter()
-                .map(|r| {
-                    (
-                        r.try_get("", "tbl").unwrap(),
-                        r.try_get("", "refs").unwrap(),
-                    )
-                })
-                .collect(),
-        )
     } else {
-        let refs = rows(
-            &conn,
-            "SELECT m.name AS tbl, f.\"table\" AS refs, f.on_delete AS on_delete \
-             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
-        )
-        .await;
-        let tables = rows(
-            &conn,
+        (
             "SELECT name AS tbl FROM sqlite_master \
              WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )
-        .await;
-        (
-            tables
-                .iter()
-                .map(|r| r.try_get("", "tbl").unwrap())
-                .collect(),
-            refs.iter()
-                .filter(|r| r.try_get::<String>("", "on_delete").unwrap() == "CASCADE")
-                .map(|r| {
-                    (
-                        r.try_get("", "tbl").unwrap(),
-                        r.try_get("", "refs").unwrap(),
-                    )
-                })
-                .collect(),
+            "SELECT m.name AS tbl, f.\"table\" AS refs \
+             FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.on_delete = 'CASCADE'",
         )
     };
+    let tables: Vec<String> = rows(&conn, tables_sql)
+        .await
+        .iter()
+        .map(|r| r.try_get("", "tbl").unwrap())
+        .collect();
+    let cascades: Vec<(String, String)> = rows(&conn, cascades_sql)
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "tbl").unwrap(),
+                r.try_get("", "refs").unwrap(),
+            )
+        })
+        .collect();
     assert!(tables.len() >= 20 && !cascades.is_empty(), "{tables:?}");
     let mut reached: std::collections::BTreeSet<&str> = ["workspace"].into();
     loop {
