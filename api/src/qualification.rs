@@ -214,7 +214,8 @@ pub async fn route_account(
 ) -> Result<assignment::Model, AppError> {
     let (assignment, owner) = decide(ws, router, a, now);
     if let Some((rep, turn)) = owner {
-        routing::set_owner_and_turn(ws, db, AccountId::from(a.id), rep, turn).await?;
+        let turns = std::collections::BTreeMap::from([(rep, turn)]);
+        routing::set_owners_and_turns(ws, db, &[(AccountId::from(a.id), rep)], &turns).await?;
     }
     Ok(assignment)
 }

@@ -26,34 +26,33 @@ const TABLES: &[&str] = &[
     "funnel_entry",
 ];
 
+/// Runs `sql(table)` for every table of [`TABLES`], on PostgreSQL only.
+async fn each_table(m: &SchemaManager<'_>, sql: impl Fn(&str) -> String) -> Result<(), DbErr> {
+    if m.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for table in TABLES {
+        m.get_connection().execute_unprepared(&sql(table)).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for table in TABLES {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER TABLE {table} DROP CONSTRAINT {table}_workspace_id_fkey"
-                ))
-                .await?;
-        }
-        Ok(())
+        each_table(m, |table| {
+            format!("ALTER TABLE {table} DROP CONSTRAINT {table}_workspace_id_fkey")
+        })
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for table in TABLES {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {table}_workspace_id_fkey \
-                     FOREIGN KEY (workspace_id) REFERENCES workspace (id) ON DELETE CASCADE"
-                ))
-                .await?;
-        }
-        Ok(())
+        each_table(m, |table| {
+            format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {table}_workspace_id_fkey \
+                 FOREIGN KEY (workspace_id) REFERENCES workspace (id) ON DELETE CASCADE"
+            )
+        })
+        .await
     }
 }

@@ -308,21 +308,8 @@ pub async fn set_owner(
     Ok(())
 }
 
-/// Records a routed assignment on the account and the rep: the account's owner, the rep's
-/// round-robin turn.
-pub async fn set_owner_and_turn(
-    ws: WorkspaceId,
-    db: &impl ConnectionTrait,
-    account: AccountId,
-    rep: UserId,
-    turn: u64,
-) -> Result<(), AppError> {
-    set_owner(ws, db, account, rep).await?;
-    set_turn(ws, db, rep, turn).await
-}
-
-/// [`set_owner_and_turn`] for many routed accounts at once: each account's new owner, and
-/// each rep's turn after its last account. Two statements on PostgreSQL.
+/// Records routed assignments on the accounts and the reps: each account's new owner, and
+/// each rep's round-robin turn after its last account. Two statements on PostgreSQL.
 pub async fn set_owners_and_turns(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
