@@ -8,8 +8,8 @@
   fresh account and routing it to a rep);
 - engagement ingestion: batches of --batch events on existing contacts, --ingest-rate calls/s;
 - --readers closed-loop reader threads cycling pipeline analytics (funnel, pipelineVelocity,
-  slaCompliance as a manager), segment pages (accounts(segmentId, first: 50, after)) and
-  account details.
+  slaCompliance as a manager, over the whole run or the last --window-minutes), segment pages
+  (accounts(segmentId, first: 50, after)) and account details.
 
 Reported (JSON, for BENCHMARKS.md): per operation count, rate, p50/p99 and errors; live
 delivery: promotions expected on each socket vs received, lost, duplicates per cursor,
@@ -20,6 +20,7 @@ live heap apart from what the allocator holds); server, PostgreSQL and client CP
     cargo build --release --bin quorum
     pip install websockets
     python3 benches/soak.py --minutes 10
+    python3 benches/soak.py --minutes 20 --window-minutes 3   # reports over the last 3 minutes
 
 Loopback only; the client shares the machine's cores with the server and PostgreSQL, so
 its own CPU is reported too.
@@ -194,8 +195,7 @@ async def amain(args):
             mgr = Api(port)
             mgr.token = mgr_tokens[w % len(mgr_tokens)]
             rnd = random.Random(w)
-            now = datetime.now(timezone.utc)
-            window = {"f": (now - timedelta(days=30)).isoformat(), "t": (now + timedelta(days=1)).isoformat()}
+            start = datetime.now(timezone.utc)
             after = {s: None for s in segments}
             i = 0
             while time.perf_counter() < deadline:
@@ -210,7 +210,12 @@ async def amain(args):
                 elif op == "account":
                     timed(stats, op, mgr, READS[op], {"id": rnd.choice(ids)})
                 else:
-                    timed(stats, op, mgr, READS[op], window)
+                    # The reports cover the last --window-minutes (a dashboard's "last hour"),
+                    # so once the run is older than that each reads a like amount of data;
+                    # without it they cover the whole run, and read more with every promotion.
+                    now = datetime.now(timezone.utc)
+                    since = now - timedelta(minutes=args.window_minutes) if args.window_minutes else start - timedelta(days=30)
+                    timed(stats, op, mgr, READS[op], {"f": since.isoformat(), "t": (now + timedelta(days=1)).isoformat()})
 
         async def paced(rate, fn):
             loop = asyncio.get_running_loop()
@@ -263,7 +268,7 @@ async def amain(args):
                 lat.append((max(got[i] for i in due) - t0) * 1000)
         cores = os.cpu_count()
         report = {
-            "minutes": args.minutes, "subscribers": len(socks), "reps": args.reps, "managers": args.managers,
+            "minutes": args.minutes, "window_minutes": args.window_minutes, "subscribers": len(socks), "reps": args.reps, "managers": args.managers,
             "operations": stats.report(elapsed),
             "delivery": {"promotions": len(promoted), "expected": expected, "received": received,
                          "lost": expected - received, "first_lost": lost[:5],
@@ -307,6 +312,8 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--readers", type=int, default=4)
     ap.add_argument("--drain", type=float, default=10)
+    ap.add_argument("--window-minutes", type=float, default=None,
+                    help="reports over a sliding window of this many minutes (default: the whole run)")
     asyncio.run(amain(ap.parse_args()))
 
 
