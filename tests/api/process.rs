@@ -16,7 +16,7 @@ use quorum_domain::value::Role;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, TestApp, TestDb, spawn_app};
+use crate::helpers::{Client, TestApp, TestDb, TestRedis, spawn_app};
 use crate::ws::{Incoming, MODERN, Ws};
 
 const PROMOTIONS: &str = "subscription($after: String) {
@@ -214,6 +214,37 @@ fn writers(
             })
         })
         .collect()
+}
+
+/// Two `quorum serve` processes on one database and a Redis of the test's own: what either
+/// ingests reaches the subscribers on both, once each.
+#[tokio::test]
+async fn two_serve_processes_deliver_what_either_ingests_to_subscribers_on_both() {
+    let (app, marketer, manager) = setup().await;
+    let redis = TestRedis::start().await;
+    let url = redis.url();
+    let a = Server::start(&app.db, &[("REDIS_URL", &url)]).await;
+    let b = Server::start(&app.db, &[("REDIS_URL", &url)]).await;
+    let mut on_a = Ws::ready(&a.base, MODERN, &manager.token).await;
+    on_a.subscribe("p", PROMOTIONS, json!({})).await;
+    let mut on_b = Ws::ready(&b.base, MODERN, &manager.token).await;
+    on_b.subscribe("p", PROMOTIONS, json!({})).await;
+
+    for (server, domain) in [
+        (&a, "on-a.example-drill.com"),
+        (&b, "on-b.example-drill.com"),
+    ] {
+        let sent = at(&marketer, server)
+            .gql(INGEST, json!({ "e": [demo_request(domain, domain)] }))
+            .await;
+        assert_eq!(sent["data"]["ingestEngagements"]["accepted"], 1, "{sent}");
+        for ws in [&mut on_a, &mut on_b] {
+            let got = ws.next("p").await;
+            assert_eq!(got["sqlPromotions"]["account"]["domain"], domain, "{got}");
+        }
+    }
+    on_a.assert_quiet("p", Duration::from_millis(500)).await;
+    on_b.assert_quiet("p", Duration::from_millis(500)).await;
 }
 
 /// Reads promotions from `ws` until the socket closes or nothing comes for `quiet`.

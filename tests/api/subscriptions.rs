@@ -1046,3 +1046,53 @@ async fn shutting_down_closes_sockets_as_going_away_and_stops_listening() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_closes_the_socket_with_1009_and_one_within_it_is_served() {
+    let app = spawn_app_with(|c| c.ws_max_message_bytes = 4_096).await;
+    let m = app.user("acme", Role::Manager).await;
+
+    // Just under the limit (the query padded with blanks): an ordinary subscription.
+    let mut within = Ws::ready(&app.base, MODERN, &m.token).await;
+    let padded = format!("{PROMOTIONS}{}", " ".repeat(3_400));
+    let text = json!({ "id": "1", "type": "subscribe", "payload": { "query": padded } });
+    assert!(text.to_string().len() < 4_096, "{}", text.to_string().len());
+    within.send(&text).await;
+    within.assert_quiet("1", Duration::from_millis(300)).await;
+    within.ping().await;
+
+    let mut over = Ws::ready(&app.base, MODERN, &m.token).await;
+    over.send_text(&"x".repeat(5_000)).await;
+    assert_eq!(
+        over.close_code().await,
+        Some(1009),
+        "a message over the limit"
+    );
+
+    within.ping().await;
+    answers_http(&app, &m).await;
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_answering_pings_is_closed_as_idle_and_one_that_answers_stays() {
+    // Pings every second; three seconds without a word from the client end the socket.
+    let app = spawn_app_with(|c| c.ws_keepalive_secs = 1).await;
+    let m = app.user("acme", Role::Manager).await;
+    let mut silent = Ws::ready(&app.base, MODERN, &m.token).await;
+    let mut attentive = Ws::ready(&app.base, MODERN, &m.token).await;
+    attentive.subscribe("p", PROMOTIONS, json!({})).await;
+
+    // Reading answers the server's pings (tungstenite does); `silent` reads nothing meanwhile.
+    attentive.assert_quiet("p", Duration::from_secs(5)).await;
+    // The server let go of `silent` while it read nothing.
+    assert_eq!(
+        metric_settles(&app.base, "quorum_ws_connections", 1.0).await,
+        1.0
+    );
+    // Its close frame (1001) sits behind the unanswered pings; reading those makes
+    // tungstenite write pongs to a closed socket, which may reset the connection first.
+    let code = silent.close_code().await;
+    assert!(matches!(code, Some(1001) | None), "{code:?}");
+    attentive.ping().await;
+    answers_http(&app, &m).await;
+}
