@@ -194,6 +194,12 @@ def main():
         env["DATABASE_URL"] = args.pg.rsplit("/", 1)[0] + "/" + db_name
         if os.environ.get("BENCH_PG_SOCKET"):
             env["DATABASE_URL"] = f"postgres://postgres@localhost/{db_name}?host={os.environ['BENCH_PG_SOCKET']}"
+    # PostgreSQL's autovacuum moves these figures a lot (account rows are rewritten on every
+    # batch, and its ANALYZE gives the planner its statistics); a CI-tuned server may have it off.
+    autovacuum = None
+    if args.backend == "postgres":
+        autovacuum = subprocess.run(["psql", "-At", args.pg, "-c", "SHOW autovacuum"], check=True,
+                                    capture_output=True, text=True).stdout.strip()
     port = free_port()
     env["QUORUM_BIND"] = f"127.0.0.1:{port}"
     subprocess.run([args.binary, "user", "add", "--workspace", "bench", "--email", "bench@bench.example.com",
@@ -217,6 +223,9 @@ def main():
             items = [{"email": e, "seniority": rng.choice(SENIORITIES)} for e in contacts[i:i + 1000]]
             api.gql("mutation($i: [ContactInput!]!) { upsertContacts(input: $i) { id } }", {"i": items})
         setup_s = time.perf_counter() - t
+        if os.environ.get("BENCH_AFTER_SETUP"):
+            # E.g. `psql -c "SELECT pg_stat_statements_reset()"`: statistics of the batches alone.
+            subprocess.run(os.environ["BENCH_AFTER_SETUP"], shell=True, check=True)
 
         batches = [events_for(rng, min(args.batch, args.events - i), contacts, args.accounts, i) for i in range(0, args.events, args.batch)]
         query = "mutation($e: [EngagementInput!]!) { ingestEngagements(events: $e) { accepted duplicates rescoredAccounts rejected { reason } } }"
@@ -234,6 +243,10 @@ def main():
             return (time.perf_counter() - start), lat
 
         first_s, first_lat = run(True)
+        if os.environ.get("BENCH_LATENCIES"):
+            # Each first-pass batch's time, in order, to see which batches make the p99.
+            with open(os.environ["BENCH_LATENCIES"], "w") as f:
+                json.dump([round(t * 1000, 1) for t in first_lat], f)
         dup_s, dup_lat = run(False)
         rss = peak_rss_mib(server.pid)
         ws_id = str(uuid.uuid4())
@@ -251,7 +264,7 @@ def main():
     n = args.events
     rate = n / first_s
     result = {
-        "backend": args.backend, "accounts": args.accounts, "contacts": args.contacts, "events": n, "batch": args.batch,
+        "backend": args.backend, "autovacuum": autovacuum, "accounts": args.accounts, "contacts": args.contacts, "events": n, "batch": args.batch,
         "setup_s": round(setup_s, 1),
         "events_per_s": round(rate), "p50_ms": round(statistics.median(first_lat) * 1000, 1),
         "p99_ms": round(pct(first_lat, 99) * 1000, 1), "max_ms": round(max(first_lat) * 1000, 1),
