@@ -25,6 +25,7 @@ mod m20261124_000017_workspace_keys;
 mod m20261124_000018_login_failure;
 mod m20261124_000019_implied_workspace_references;
 mod m20261124_000020_funnel_account_index;
+mod m20261124_000021_event_references_by_statement;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000018_login_failure::Migration),
             Box::new(m20261124_000019_implied_workspace_references::Migration),
             Box::new(m20261124_000020_funnel_account_index::Migration),
+            Box::new(m20261124_000021_event_references_by_statement::Migration),
         ]
     }
 }

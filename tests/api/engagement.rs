@@ -353,6 +353,52 @@ async fn another_workspace_never_touches_your_scores() {
     assert_eq!(score(&m, &id).await["score"], mine);
 }
 
+/// Quorum never removes an account or contact itself, but one removed by hand, or with its
+/// workspace, takes its events along. PostgreSQL does that with statement triggers instead of
+/// per-row references (migration 21): this checks what they do, on both backends.
+#[tokio::test]
+async fn removing_a_contact_an_account_or_a_workspace_removes_their_events() {
+    use quorum_api::store::entity::engagement_event;
+    let app = spawn_app().await;
+    let (m, _) = marketer_with_acme(&app).await;
+    let surge = |id: &str, domain: &str| json!({ "eventId": id, "accountDomain": domain, "kind": "INTENT_SURGE", "occurredAt": ago(1) });
+    let out = ingest(
+        &m,
+        vec![
+            ev("jane", "jane@acme.io", "EMAIL_OPEN", 1),
+            ev("ian", "ian@acme.io", "EMAIL_OPEN", 1),
+            surge("acme", "acme.io"),
+            ev("nina", "nina@initech.io", "EMAIL_OPEN", 1),
+            surge("initech", "initech.io"),
+        ],
+    )
+    .await;
+    assert_eq!(out["accepted"], 5, "{out}");
+    let globex = app.user("globex", Role::Marketer).await;
+    let out = ingest(&globex, vec![ev("gus", "gus@globex.io", "EMAIL_OPEN", 1)]).await;
+    assert_eq!(out["accepted"], 1, "{out}");
+
+    let db = &app.state.db;
+    let left = || async {
+        let mut ids: Vec<String> = engagement_event::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let run = |sql: &'static str| async move { db.execute_unprepared(sql).await.unwrap() };
+    run("DELETE FROM contact WHERE email IN ('jane@acme.io', 'nina@initech.io')").await;
+    assert_eq!(left().await, ["acme", "gus", "ian", "initech"]);
+    run("DELETE FROM account WHERE domain = 'initech.io'").await;
+    assert_eq!(left().await, ["acme", "gus", "ian"]);
+    run("DELETE FROM workspace WHERE name = 'acme'").await;
+    assert_eq!(left().await, ["gus"], "another workspace's events stay");
+}
+
 #[tokio::test]
 async fn only_admins_and_marketers_ingest_and_batches_are_bounded() {
     let app = spawn_app().await;
