@@ -26,6 +26,7 @@ mod m20261124_000018_login_failure;
 mod m20261124_000019_implied_workspace_references;
 mod m20261124_000020_funnel_account_index;
 mod m20261124_000021_event_references_by_statement;
+mod m20261124_000022_aggregates_follow_their_contact;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000019_implied_workspace_references::Migration),
             Box::new(m20261124_000020_funnel_account_index::Migration),
             Box::new(m20261124_000021_event_references_by_statement::Migration),
+            Box::new(m20261124_000022_aggregates_follow_their_contact::Migration),
         ]
     }
 }

@@ -353,6 +353,105 @@ async fn another_workspace_never_touches_your_scores() {
     assert_eq!(score(&m, &id).await["score"], mine);
 }
 
+/// A contact's engagement goes with it to another account: the account it joins scores it,
+/// then and on every later rescore, and the one it left no longer does.
+#[tokio::test]
+async fn a_contact_moving_to_another_account_takes_its_engagement_along() {
+    let app = spawn_app().await;
+    let (m, acme) = marketer_with_acme(&app).await;
+    let res = m
+        .gql(
+            "mutation { upsertAccounts(input: [{name: \"Initech\", domain: \"initech.io\"}]) { id } }",
+            json!({}),
+        )
+        .await;
+    let initech = res["data"]["upsertAccounts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let engagement = |s: &Value| s["score"]["engagement"].as_f64().unwrap_or(0.0);
+    let names_jane = |s: &Value| s["score"]["breakdown"].to_string().contains("jane@acme.io");
+    ingest(
+        &m,
+        vec![
+            ev("j", "jane@acme.io", "DEMO_REQUEST", 1),
+            ev("i", "ian@acme.io", "EMAIL_OPEN", 1),
+        ],
+    )
+    .await;
+    let acme_before = score(&m, &acme).await;
+    assert!(names_jane(&acme_before), "{acme_before}");
+    assert_eq!(engagement(&score(&m, &initech).await), 0.0);
+
+    let res = m
+        .gql(
+            "mutation { upsertContacts(input: [{email: \"jane@acme.io\", accountDomain: \"initech.io\"}]) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(res["errors"].is_null(), "{res}");
+    let acme_after = score(&m, &acme).await;
+    assert!(engagement(&acme_after) < engagement(&acme_before));
+    assert!(!names_jane(&acme_after), "{acme_after}");
+    let joined = score(&m, &initech).await;
+    assert!(engagement(&joined) > 0.0 && names_jane(&joined), "{joined}");
+
+    // An ingestion batch rescoring Initech for another reason reads her aggregates there too.
+    let out = ingest(
+        &m,
+        vec![json!({ "eventId": "s", "accountDomain": "initech.io", "kind": "INTENT_SURGE", "occurredAt": ago(0) })],
+    )
+    .await;
+    assert_eq!(out["rescoredAccounts"], 1, "{out}");
+    let later = score(&m, &initech).await;
+    assert!(names_jane(&later), "{later}");
+    // Equal but for the decay of the moments between the two reads.
+    assert!((engagement(&later) - engagement(&joined)).abs() < 1e-3);
+}
+
+/// Before migration 22 a contact that moved left its aggregates at its old account; the
+/// migration moves them to the contact's account.
+#[tokio::test]
+async fn migration_22_moves_aggregates_left_behind_to_their_contacts_account() {
+    use quorum_api::store::entity::contact_activity;
+    use quorum_migration::{Migrator, MigratorTrait};
+    let app = spawn_app().await;
+    let (m, acme) = marketer_with_acme(&app).await;
+    ingest(&m, vec![ev("j", "jane@acme.io", "DEMO_REQUEST", 1)]).await;
+    ingest(&m, vec![ev("n", "nina@initech.io", "EMAIL_OPEN", 1)]).await;
+    let db = &app.state.db;
+    // What a move did before: the contact changed account, its aggregates did not.
+    db.execute_unprepared(
+        "UPDATE contact SET account_id = (SELECT id FROM account WHERE domain = 'initech.io') \
+         WHERE email = 'jane@acme.io'",
+    )
+    .await
+    .unwrap();
+    let accounts = || async {
+        let mut rows: Vec<_> = contact_activity::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.account_id)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let initech = accounts()
+        .await
+        .into_iter()
+        .flatten()
+        .find(|a| a.to_string() != acme)
+        .unwrap();
+    assert_eq!(accounts().await.len(), 2);
+    assert!(accounts().await.contains(&Some(acme.parse().unwrap())));
+
+    Migrator::down(db, Some(1)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    assert_eq!(accounts().await, [Some(initech), Some(initech)]);
+}
+
 /// Quorum never removes an account or contact itself, but one removed by hand, or with its
 /// workspace, takes its events along. PostgreSQL does that with statement triggers instead of
 /// per-row references (migration 21): this checks what they do, on both backends.
