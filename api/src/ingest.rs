@@ -10,8 +10,8 @@ use quorum_domain::value::{
     AccountId, ContactId, Domain, Email, EngagementKind, WorkspaceId, is_free_mail,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -335,7 +335,7 @@ async fn run(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    lock_accounts(ws, &txn, &accounts).await?;
+    let first_engaged = lock_accounts(ws, &txn, &accounts).await?;
     let model = store::scoring_model::current(ws, &txn).await?;
 
     // Contact aggregates: stored (or rebuilt) ones, plus this batch's events.
@@ -407,7 +407,7 @@ async fn run(
             received_at: now,
         })
         .collect();
-    store::engagement::insert_events(&txn, rows).await?;
+    store::engagement::insert_events(&txn, rows, &first_engaged).await?;
     let rescored = scoring::rescore(ws, &txn, &accounts, &model, now).await?;
     out.rescored_accounts = rescored.accounts;
     out.transitions = rescored.transitions;
@@ -416,33 +416,32 @@ async fn run(
 }
 
 /// Serialises concurrent ingestions touching the same accounts on PostgreSQL, so aggregates
-/// are read and written by one of them at a time (ids in order: no deadlocks). SQLite runs
-/// one writer anyway.
+/// are read and written by one of them at a time (ids in order: no deadlocks); SQLite runs
+/// one writer anyway. Answers each account's stored first engagement, which the lock keeps
+/// current until the batch commits.
 async fn lock_accounts(
     ws: WorkspaceId,
     db: &impl ConnectionTrait,
     ids: &[AccountId],
-) -> Result<(), AppError> {
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
+) -> Result<HashMap<Uuid, Option<DateTime<Utc>>>, AppError> {
+    let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(store::IN_CHUNK) {
-        account::Entity::find()
+        let q = account::Entity::find()
             .select_only()
             .column(account::Column::Id)
+            .column(account::Column::FirstEngagedAt)
             .filter(account::Column::WorkspaceId.eq(ws.get()))
             .filter(store::one_of(
                 db,
                 account::Column::Id,
                 chunk.iter().map(|a| a.get()),
             ))
-            .order_by_asc(account::Column::Id)
-            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-            .into_tuple::<Uuid>()
-            .all(db)
-            .await?;
+            .order_by_asc(account::Column::Id);
+        let rows: Vec<(Uuid, Option<DateTime<Utc>>)> =
+            store::for_update(q, db).into_tuple().all(db).await?;
+        out.extend(rows);
     }
-    Ok(())
+    Ok(out)
 }
 
 type Resolved = Result<(AccountId, Option<ContactId>), String>;

@@ -135,7 +135,8 @@ async fn fixture() -> Fixture {
             metadata: None,
             received_at: when,
         };
-        store::engagement::insert_events(db, vec![event])
+        // Nothing read beforehand: every account's first engagement is checked.
+        store::engagement::insert_events(db, vec![event], &Default::default())
             .await
             .unwrap();
     }

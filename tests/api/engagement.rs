@@ -409,6 +409,34 @@ async fn a_contact_moving_to_another_account_takes_its_engagement_along() {
     assert!((engagement(&later) - engagement(&joined)).abs() < 1e-3);
 }
 
+/// An account's first engagement is its oldest event, whatever order the batches bring them
+/// in: a later batch with an older event moves it back, one with only newer events leaves it.
+#[tokio::test]
+async fn the_first_engagement_is_the_oldest_event_in_any_order() {
+    use quorum_api::store::entity::account;
+    let app = spawn_app().await;
+    let (m, _) = marketer_with_acme(&app).await;
+    let db = &app.state.db;
+    let first = || async {
+        let a = account::Entity::find().all(db).await.unwrap();
+        a[0].first_engaged_at.unwrap()
+    };
+    let days_ago = |at: chrono::DateTime<Utc>| (Utc::now() - at).num_hours() / 24;
+    ingest(&m, vec![ev("a", "jane@acme.io", "EMAIL_OPEN", 5)]).await;
+    assert_eq!(days_ago(first().await), 5);
+    ingest(
+        &m,
+        vec![
+            ev("b", "ian@acme.io", "EMAIL_OPEN", 2),
+            ev("c", "jane@acme.io", "EMAIL_OPEN", 10),
+        ],
+    )
+    .await;
+    assert_eq!(days_ago(first().await), 10);
+    ingest(&m, vec![ev("d", "jane@acme.io", "EMAIL_OPEN", 7)]).await;
+    assert_eq!(days_ago(first().await), 10);
+}
+
 /// Before migration 22 a contact that moved left its aggregates at its old account; the
 /// migration moves them to the contact's account.
 #[tokio::test]

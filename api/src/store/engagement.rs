@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use quorum_domain::score::ContactActivity;
@@ -40,10 +40,12 @@ pub async fn known_event_ids(
 }
 
 /// Appends events (already deduplicated by the caller) and moves their accounts' first
-/// engagement back where one is older.
+/// engagement back where one is older. `stored`: the first engagement the caller read for
+/// accounts it holds locked; an account it names is written only if the batch moves it.
 pub async fn insert_events(
     db: &impl ConnectionTrait,
     rows: Vec<engagement_event::Model>,
+    stored: &HashMap<Uuid, Option<DateTime<Utc>>>,
 ) -> Result<(), AppError> {
     // Each account's oldest event in this batch; events are never removed, so a running
     // minimum is exact. Only accounts it moves back are written.
@@ -55,6 +57,12 @@ pub async fn insert_events(
             .or_insert(r.occurred_at);
     }
     insert_rows(db, rows).await?;
+    // Past an account's first weeks most batches leave its first engagement where it is;
+    // leaving those out spares the statement a lookup per account.
+    firsts.retain(|(_, id), at| !matches!(stored.get(id), Some(Some(first)) if first <= at));
+    if firsts.is_empty() {
+        return Ok(());
+    }
     // Funnel entries carry a copy of the first engagement (time to SQL reads it there): the
     // entries of accounts it moved take the new one. An account's first events usually come
     // before any entry, so there is mostly nothing to copy.
