@@ -359,16 +359,7 @@ async fn another_workspace_never_touches_your_scores() {
 async fn a_contact_moving_to_another_account_takes_its_engagement_along() {
     let app = spawn_app().await;
     let (m, acme) = marketer_with_acme(&app).await;
-    let res = m
-        .gql(
-            "mutation { upsertAccounts(input: [{name: \"Initech\", domain: \"initech.io\"}]) { id } }",
-            json!({}),
-        )
-        .await;
-    let initech = res["data"]["upsertAccounts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let initech = m.upsert_account("initech.io").await;
     let engagement = |s: &Value| s["score"]["engagement"].as_f64().unwrap_or(0.0);
     let names_jane = |s: &Value| s["score"]["breakdown"].to_string().contains("jane@acme.io");
     ingest(
